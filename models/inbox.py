@@ -1,0 +1,37 @@
+"""The webhook inbox: every verified Zoom delivery, kept before we answer Zoom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, BigId, UTCDateTime, utcnow
+
+INBOX_STATUSES = ("pending", "processed", "failed", "ignored", "unmatched")
+
+
+class InboxEvent(Base):
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        Index("ix_inbox_events_meeting_status", "meeting_id", "status"),
+        Index("ix_inbox_events_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # sha256 of the body's canonical JSON: a redelivery finds its first copy here.
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(128), index=True)
+    event_ts: Mapped[int | None] = mapped_column(BigInteger)  # ms, as Zoom sends it
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    meeting_id: Mapped[int | None] = mapped_column(BigInteger)
+    meeting_uuid: Mapped[str | None] = mapped_column(String(128))
+    participant_uuid: Mapped[str | None] = mapped_column(String(128))
+    raw_body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

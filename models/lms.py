@@ -1,0 +1,93 @@
+"""The LMS side: academies, users, trainings and their registrants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, BigId, UTCDateTime, utcnow
+
+MEETING_TYPES = ("meeting", "webinar")
+TRAINING_STATUSES = ("not_started", "started", "completed", "cancelled")
+THEME_MAX_LENGTH = 255
+
+
+class Academy(Base):
+    __tablename__ = "academies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    zoom_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Case-insensitive uniqueness: "Ann@x.org" and "ann@x.org" are one person.
+Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class Training(Base):
+    __tablename__ = "trainings"
+    __table_args__ = (
+        CheckConstraint(f"meeting_type IN {MEETING_TYPES}", name="meeting_type"),
+        CheckConstraint(f"status IN {TRAINING_STATUSES}", name="status"),
+        CheckConstraint("duration > 0", name="duration_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    academy_id: Mapped[int] = mapped_column(ForeignKey("academies.id"), index=True)
+    theme: Mapped[str] = mapped_column(String(THEME_MAX_LENGTH))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration: Mapped[int] = mapped_column(Integer)  # minutes
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name
+    meeting_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="not_started")
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    max_participants: Mapped[int | None] = mapped_column(Integer)
+    zoom_meeting_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    zoom_uuid: Mapped[str | None] = mapped_column(String(128))
+    sync_issue: Mapped[str | None] = mapped_column(Text)
+    actual_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # field name -> [epoch ms, tiebreak]: when each two-way field last changed, and by what.
+    field_stamps: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    registrants: Mapped[list[Registrant]] = relationship(back_populates="training")
+
+
+class Registrant(Base):
+    __tablename__ = "registrants"
+    __table_args__ = (UniqueConstraint("training_id", "user_id", name="uq_registrants_training_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Set once the registrant exists in Zoom (outbound sync); matches participant events.
+    zoom_registrant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    training: Mapped[Training] = relationship(back_populates="registrants")
+    user: Mapped[User] = relationship()

@@ -1,0 +1,1 @@
+"""The Flask application: app factory, LMS API, service layer and CLI."""

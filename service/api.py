@@ -1,0 +1,136 @@
+"""The LMS JSON API under /api/v1: bearer-token auth, marshmallow validation, service-layer calls."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, jsonify, request
+from marshmallow import Schema, ValidationError
+from redis.exceptions import RedisError
+
+from service import lms
+from service.api_schemas import (
+    AcademyIn,
+    RegistrantIn,
+    TrainingIn,
+    UserIn,
+    attendance_item_out,
+    iso_z,
+    training_out,
+)
+from service.errors import ServiceError
+from service.services import services
+from workers.queues import enqueue_attendance, request_reconcile
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def require_token():
+    expected = services().settings.api_token
+    header = request.headers.get("Authorization", "")
+    given = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
+    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        return jsonify(error="missing or invalid bearer token"), 401, {"WWW-Authenticate": "Bearer"}
+    return None
+
+
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError):
+    body = {"error": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    return jsonify(body), exc.status
+
+
+@bp.errorhandler(ValidationError)
+def validation_error(exc: ValidationError):
+    return jsonify(error="invalid request", fields=exc.messages), 422
+
+
+def _load(schema: Schema) -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError({"_body": ["Request body must be a JSON object."]})
+    return schema.load(body)
+
+
+def _run_follow_ups(follow_ups: lms.FollowUps) -> None:
+    """After the commit: queue the jobs the change calls for. Redis down only delays them (sweeper)."""
+    redis = services().redis
+    try:
+        for meeting_id in follow_ups.reconcile_meetings:
+            request_reconcile(redis, meeting_id)
+        for training_id in follow_ups.recompute_trainings:
+            enqueue_attendance(redis, training_id)
+    except RedisError:
+        log.warning("redis unavailable; follow-up jobs %s not queued", follow_ups)
+
+
+@bp.post("/academies")
+def create_academy():
+    data = _load(AcademyIn())
+    with services().unit_of_work() as uow:
+        academy = lms.create_academy(uow, data["name"])
+        uow.commit()
+        return jsonify(id=academy.id, name=academy.name), 201
+
+
+@bp.post("/users")
+def create_user():
+    data = _load(UserIn())
+    with services().unit_of_work() as uow:
+        user = lms.create_user(uow, data["email"], data["name"], data["zoom_user_id"])
+        uow.commit()
+        return jsonify(id=user.id, email=user.email, name=user.name, zoom_user_id=user.zoom_user_id), 201
+
+
+@bp.post("/trainings")
+def create_training():
+    data = _load(TrainingIn())
+    follow_ups = lms.FollowUps()
+    with services().unit_of_work() as uow:
+        training = lms.create_training(uow, data, follow_ups)
+        uow.commit()
+        body = training_out(training)
+    _run_follow_ups(follow_ups)
+    return jsonify(body), 201
+
+
+@bp.get("/trainings/<int:training_id>")
+def get_training(training_id: int):
+    with services().unit_of_work() as uow:
+        return jsonify(training_out(lms.get_training(uow, training_id)))
+
+
+@bp.post("/trainings/<int:training_id>/registrants")
+def add_registrant(training_id: int):
+    data = _load(RegistrantIn())
+    follow_ups = lms.FollowUps()
+    with services().unit_of_work() as uow:
+        registrant = lms.add_registrant(uow, training_id, data["user_id"], follow_ups)
+        uow.commit()
+        body = {"id": registrant.id, "training_id": training_id, "user_id": registrant.user_id}
+    _run_follow_ups(follow_ups)
+    return jsonify(body), 201
+
+
+@bp.get("/trainings/<int:training_id>/registrants")
+def list_registrants(training_id: int):
+    with services().unit_of_work() as uow:
+        rows = lms.list_registrants(uow, training_id)
+        items = [
+            {"id": r.id, "user_id": u.id, "email": u.email, "name": u.name, "registered_at": iso_z(r.created_at)}
+            for r, u in rows
+        ]
+    return jsonify(items=items)
+
+
+@bp.get("/trainings/<int:training_id>/attendance")
+def attendance(training_id: int):
+    with services().unit_of_work() as uow:
+        report = lms.attendance_report(uow, training_id)
+    return jsonify(items=[attendance_item_out(i) for i in report.items], unmatched=report.unmatched)

@@ -1,0 +1,108 @@
+"""Marshmallow schemas of the LMS API: what a request may contain, and how answers look."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from models import MEETING_TYPES, THEME_MAX_LENGTH
+from webhook.schemas import MAX_MEETING_NUMBER
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with a `Z`, as every time in the API is shown."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class AwareDateTime(fields.DateTime):
+    """ISO 8601 that must carry an offset: a bare local time is ambiguous."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            raise ValidationError("Must include a UTC offset, e.g. 2026-12-01T09:00:00+01:00.")
+        return parsed.astimezone(UTC)
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class AcademyIn(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class UserIn(_Strict):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    zoom_user_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+class TrainingIn(_Strict):
+    academy_id = fields.Integer(required=True, strict=True)
+    theme = fields.String(required=True, validate=validate.Length(min=1, max=THEME_MAX_LENGTH))
+    start_time = AwareDateTime(required=True)
+    duration = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    timezone = fields.String(required=True)
+    meeting_type = fields.String(required=True, validate=validate.OneOf(MEETING_TYPES))
+    organizer_id = fields.Integer(required=True, strict=True)
+    description = fields.String(load_default=None, allow_none=True)
+    max_participants = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+    zoom_meeting_id = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_MEETING_NUMBER)
+    )
+
+    @validates("timezone")
+    def _iana(self, value: str, **kwargs) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError("Not a known IANA time zone.") from exc
+
+    @validates("theme")
+    def _not_blank(self, value: str, **kwargs) -> None:
+        if not value.strip():
+            raise ValidationError("Must not be blank.")
+
+
+class RegistrantIn(_Strict):
+    user_id = fields.Integer(required=True, strict=True)
+
+
+def training_out(training) -> dict:
+    return {
+        "id": training.id,
+        "academy_id": training.academy_id,
+        "theme": training.theme,
+        "start_time": iso_z(training.start_time),
+        "duration": training.duration,
+        "timezone": training.timezone,
+        "meeting_type": training.meeting_type,
+        "status": training.status,
+        "organizer_id": training.organizer_id,
+        "description": training.description,
+        "max_participants": training.max_participants,
+        "actual_start": iso_z(training.actual_start),
+        "actual_end": iso_z(training.actual_end),
+        "zoom": {
+            "meeting_id": training.zoom_meeting_id,
+            "uuid": training.zoom_uuid,
+            "sync_issue": training.sync_issue,
+        },
+    }
+
+
+def attendance_item_out(item: dict) -> dict:
+    return {
+        **item,
+        "first_join_time": iso_z(item["first_join_time"]),
+        "last_leave_time": iso_z(item["last_leave_time"]),
+        "intervals": [
+            {"join_time": iso_z(i["join_time"]), "leave_time": iso_z(i["leave_time"])} for i in item["intervals"]
+        ],
+    }

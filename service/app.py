@@ -1,0 +1,55 @@
+"""The app factory: settings from the environment, one blueprint per concern."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from redis import Redis
+from sqlalchemy import Engine
+
+from config import Settings, load_settings
+from models.database import make_engine, make_session_factory
+from service.broker import connect_redis
+from service.services import EXTENSION_KEY, Services
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None, redis: Redis | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_body_bytes
+    app.json.sort_keys = False
+    engine = engine or make_engine(settings.database_url)
+    app.extensions[EXTENSION_KEY] = Services(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        redis=redis if redis is not None else connect_redis(settings),
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from service.api import bp as api_bp
+    from service.cli import register_cli
+    from webhook.views import bp as webhook_bp
+
+    app.register_blueprint(webhook_bp)
+    app.register_blueprint(api_bp)
+    register_cli(app)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return jsonify(error="body larger than 1 MiB"), 413
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return jsonify(error="not found"), 404
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error):
+        return jsonify(error="method not allowed"), 405
+
+    return app

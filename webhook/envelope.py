@@ -1,0 +1,75 @@
+"""What intake needs from a verified body, read without ever refusing it (pure).
+
+A verified event is kept whatever its fields hold; anything odd inside is for the
+worker to judge, where it ends `failed` with a reason. Only a body that is not a
+JSON object with `event` and `payload` is refused (400).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from webhook.schemas import as_meeting_number
+
+# The events this service acts on; anything else is stored as `ignored`.
+MEETING_EVENTS = frozenset(
+    f"{kind}.{action}"
+    for kind in ("meeting", "webinar")
+    for action in ("updated", "started", "ended", "deleted", "participant_joined", "participant_left")
+)
+URL_VALIDATION = "endpoint.url_validation"
+
+
+class MalformedBody(Exception):
+    """The body cannot be an event; the message is safe to return."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    body: dict[str, Any]
+    event_type: str
+    event_ts: int | None
+    account_id: str | None
+    meeting_id: int | None
+    meeting_uuid: str | None
+    participant_uuid: str | None
+
+    @property
+    def handled(self) -> bool:
+        return self.event_type in MEETING_EVENTS
+
+
+def _short_text(value: Any, limit: int) -> str | None:
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value)
+        return text[:limit] if text else None
+    return None
+
+
+def read_envelope(raw_body: bytes) -> Envelope:
+    try:
+        body = json.loads(raw_body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedBody("body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise MalformedBody("body is not a JSON object")
+    event_type = body.get("event")
+    payload = body.get("payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise MalformedBody("body must have a string `event` and an object `payload`")
+    obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
+    participant = obj.get("participant") if isinstance(obj.get("participant"), dict) else {}
+    event_ts = body.get("event_ts")
+    return Envelope(
+        body=body,
+        event_type=event_type[:128],
+        event_ts=event_ts
+        if isinstance(event_ts, int) and not isinstance(event_ts, bool) and 0 <= event_ts < 2**63
+        else None,
+        account_id=_short_text(payload.get("account_id"), 64),
+        meeting_id=as_meeting_number(obj.get("id")),
+        meeting_uuid=_short_text(obj.get("uuid"), 128),
+        participant_uuid=_short_text(participant.get("participant_uuid"), 128),
+    )

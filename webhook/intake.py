@@ -1,0 +1,65 @@
+"""Intake: keep a verified delivery in the inbox, once, before Zoom gets its answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models import InboxEvent
+from models.database import insert_ignoring_duplicates
+from service.unit_of_work import UnitOfWork
+from webhook.dedupe import dedupe_key
+from webhook.envelope import Envelope
+
+# Request headers kept with the event for the admin's detail view; never the signature secret.
+KEPT_HEADERS = (
+    "x-zm-request-timestamp",
+    "x-zm-signature",
+    "x-zm-trackingid",
+    "x-zm-request-id",
+    "user-agent",
+    "content-type",
+)
+
+
+@dataclass(frozen=True)
+class Stored:
+    inbox_id: int | None  # None: a redelivery of an event we already have
+    status: str
+
+    @property
+    def created(self) -> bool:
+        return self.inbox_id is not None
+
+
+def initial_status(envelope: Envelope) -> tuple[str, str | None]:
+    """Status a new row starts in, and why, when it will never be reconciled."""
+    if not envelope.handled:
+        return "ignored", None
+    if envelope.meeting_id is None:
+        return "failed", "payload.object.id is missing or is not a Zoom meeting number"
+    return "pending", None
+
+
+def store_event(uow: UnitOfWork, envelope: Envelope, raw_body: bytes, headers: dict[str, str]) -> Stored:
+    """Insert the event unless its dedupe key is already there; commits. DB errors propagate (503)."""
+    status, error = initial_status(envelope)
+    inbox_id = insert_ignoring_duplicates(
+        uow.session,
+        InboxEvent,
+        dict(
+            dedupe_key=dedupe_key(envelope.body),
+            event_type=envelope.event_type,
+            event_ts=envelope.event_ts,
+            account_id=envelope.account_id,
+            meeting_id=envelope.meeting_id,
+            meeting_uuid=envelope.meeting_uuid,
+            participant_uuid=envelope.participant_uuid,
+            raw_body=raw_body,
+            headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
+            status=status,
+            last_error=error,
+        ),
+        conflict_column="dedupe_key",
+    )
+    uow.commit()
+    return Stored(inbox_id=inbox_id, status=status if inbox_id is not None else "duplicate")

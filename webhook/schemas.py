@@ -1,0 +1,134 @@
+"""Marshmallow schemas for Zoom webhook bodies, tolerant of what real deliveries look like.
+
+Real payloads vary: meeting ids arrive as numbers or strings, `registrant_id` is
+null or "", `timezone` may be "", old participant payloads carry `date_time`
+instead of `join_time`/`leave_time`, and new fields appear all the time. Unknown
+fields are ignored; a value of the wrong kind is a ValidationError naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
+
+MAX_MEETING_NUMBER = 2**63 - 1
+
+
+def as_meeting_number(value: Any) -> int | None:
+    """A Zoom meeting number from an int or a digit string; None when it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 < number <= MAX_MEETING_NUMBER else None
+
+
+def as_text(value: Any) -> str:
+    """Identifier-ish text: numbers become their digits, null becomes ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise ValidationError("Not a valid string.")
+    if isinstance(value, (int, str)):
+        return str(value)
+    raise ValidationError("Not a valid string.")
+
+
+def as_zoom_time(value: Any) -> datetime | None:
+    """Zoom's `yyyy-MM-ddTHH:mm:ssZ`; a time without an offset is taken as UTC; "" is no time."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("Not a valid datetime.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError("Not a valid datetime.") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+class MeetingNumber(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = as_meeting_number(value)
+        if number is None:
+            raise ValidationError("Not a Zoom meeting number.")
+        return number
+
+
+class Text(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return as_text(value)
+
+
+class ZoomTime(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return as_zoom_time(value)
+
+
+class _Lenient(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ParticipantSchema(_Lenient):
+    user_id = Text(load_default="")
+    user_name = Text(load_default="")
+    id = Text(load_default="")
+    participant_uuid = Text(load_default="")
+    participant_user_id = Text(load_default="")
+    email = Text(load_default="")
+    registrant_id = Text(load_default="", allow_none=True)
+    join_time = ZoomTime(load_default=None, allow_none=True)
+    leave_time = ZoomTime(load_default=None, allow_none=True)
+    date_time = ZoomTime(load_default=None, allow_none=True)
+
+    @post_load
+    def _normalise(self, data: dict, **kwargs) -> dict:
+        data["registrant_id"] = data.get("registrant_id") or ""
+        data["email"] = data["email"].strip()
+        return data
+
+
+class MeetingObjectSchema(_Lenient):
+    """`payload.object`; in `*.updated` it holds only `id` and the fields that changed."""
+
+    id = MeetingNumber(required=True)
+    uuid = Text(load_default="")
+    topic = fields.String()
+    type = fields.Integer(strict=False)
+    start_time = ZoomTime(allow_none=True)
+    end_time = ZoomTime(allow_none=True)
+    duration = fields.Integer(allow_none=True, strict=False)
+    timezone = fields.String(allow_none=True)
+    settings = fields.Dict(load_default=dict)
+    participant = fields.Nested(ParticipantSchema)
+
+
+class PayloadSchema(_Lenient):
+    account_id = Text(load_default="")
+    object = fields.Nested(MeetingObjectSchema, required=True)
+    old_object = fields.Dict(load_default=dict)
+    # ms; set on *.updated: when the change was made in Zoom.
+    time_stamp = fields.Integer(load_default=None, allow_none=True, strict=False)
+
+
+class EventSchema(_Lenient):
+    event = fields.String(required=True)
+    event_ts = fields.Integer(load_default=None, allow_none=True, strict=False)
+    payload = fields.Nested(PayloadSchema, required=True)
+
+
+EVENT_SCHEMA = EventSchema()
+
+
+def parse_meeting_event(body: dict[str, Any]) -> dict[str, Any]:
+    """Load a meeting or webinar event; raises ValidationError with the field that is wrong."""
+    return EVENT_SCHEMA.load(body)

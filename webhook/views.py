@@ -1,0 +1,83 @@
+"""POST /webhooks/zoom: verify, keep, acknowledge, queue; in that order.
+
+Answers follow Zoom's retry rules (it retries 5xx and time-outs, never 4xx):
+401 bad signature, 400 not an event, 413 too big (nothing stored for any of them);
+503 when the database cannot keep the event, so Zoom tries again; 200 otherwise,
+even when Redis is down, because the event is safe in the inbox and the sweeper
+queues it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, jsonify, request
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.services import services
+from webhook import signature
+from webhook.envelope import URL_VALIDATION, MalformedBody, read_envelope
+from webhook.intake import store_event
+from workers.queues import request_reconcile
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhook", __name__)
+
+
+def _error(status: int, message: str):
+    return jsonify(error=message), status
+
+
+@bp.post("/webhooks/zoom")
+def zoom_webhook():
+    svc = services()
+    settings = svc.settings
+    length = request.content_length
+    if length is not None and length > settings.webhook_max_body_bytes:
+        return _error(413, "body larger than 1 MiB")
+    raw_body = request.stream.read(settings.webhook_max_body_bytes + 1)
+    if len(raw_body) > settings.webhook_max_body_bytes:
+        return _error(413, "body larger than 1 MiB")
+
+    try:
+        verified = signature.verify(
+            settings.webhook_secret_tokens,
+            request.headers.get("x-zm-request-timestamp"),
+            request.headers.get("x-zm-signature"),
+            raw_body,
+            now=time.time(),
+            max_age=settings.webhook_max_age_seconds,
+            max_future=settings.webhook_max_future_seconds,
+        )
+    except signature.SignatureError as exc:
+        return _error(401, f"invalid Zoom signature: {exc}")
+
+    try:
+        envelope = read_envelope(raw_body)
+    except MalformedBody as exc:
+        return _error(400, str(exc))
+
+    if envelope.event_type == URL_VALIDATION:
+        plain = envelope.body["payload"].get("plainToken")
+        if not isinstance(plain, str) or not plain:
+            return _error(400, "endpoint.url_validation without payload.plainToken")
+        return jsonify(plainToken=plain, encryptedToken=signature.encrypt_token(verified.secret, plain))
+
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        with svc.unit_of_work() as uow:
+            stored = store_event(uow, envelope, raw_body, headers)
+    except SQLAlchemyError:
+        log.exception("inbox unavailable; answering 503 so Zoom retries")
+        return _error(503, "event store unavailable, retry later")
+
+    if stored.created and stored.status == "pending":
+        try:
+            request_reconcile(svc.redis, envelope.meeting_id)
+        except RedisError:
+            # Stored is what matters; the sweeper queues pending events when Redis is back.
+            log.warning("redis unavailable; inbox event %s left for the sweeper", stored.inbox_id)
+    return jsonify(status=stored.status, id=stored.inbox_id), 200

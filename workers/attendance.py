@@ -1,0 +1,200 @@
+"""Attendance of a training, recomputed from every participant fact of its meeting.
+
+Recomputing from the full set of stored facts (never adjusting totals
+incrementally) is what makes the result independent of delivery order and
+duplicates. Only rows whose values changed are written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Attendance, MeetingInstance, ParticipantEvent, Registrant, Training, User
+from workers.intervals import Interval, presence_intervals, union
+
+IN_CLAUSE_CHUNK = 500
+
+
+@dataclass
+class _Session:
+    """One Zoom join session (participant `user_id`), its identifiers merged across its events."""
+
+    points: list[tuple[datetime, str]] = field(default_factory=list)
+    registrant_ids: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    zoom_user_ids: set[str] = field(default_factory=set)
+    participant_uuids: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+
+    def add(self, fact: ParticipantEvent) -> None:
+        self.points.append((fact.at, fact.kind))
+        for bucket, value in (
+            (self.registrant_ids, fact.registrant_id),
+            (self.emails, fact.email.lower()),
+            (self.zoom_user_ids, fact.participant_user_id),
+            (self.participant_uuids, fact.participant_uuid),
+            (self.names, fact.name),
+        ):
+            if value:
+                bucket.add(value)
+
+
+@dataclass
+class _Person:
+    user_id: int | None
+    name: str = ""
+    email: str = ""
+    intervals: list[Interval] = field(default_factory=list)
+
+
+def _first(values: set[str]) -> str:
+    return min(values) if values else ""
+
+
+def _chunks(values: Iterable, size: int = IN_CLAUSE_CHUNK):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _group_sessions(facts: Iterable[ParticipantEvent]) -> dict[tuple[str, str], _Session]:
+    sessions: dict[tuple[str, str], _Session] = defaultdict(_Session)
+    for fact in facts:
+        # Without a session id a fact stands alone (keyed by its own row id).
+        key = (fact.meeting_uuid, fact.session_id or f"#fact{fact.id}")
+        sessions[key].add(fact)
+    return sessions
+
+
+def _user_lookups(session: Session, training: Training, sessions: Iterable[_Session]):
+    sessions = list(sessions)
+    by_registrant = dict(
+        session.execute(
+            select(Registrant.zoom_registrant_id, Registrant.user_id).where(
+                Registrant.training_id == training.id, Registrant.zoom_registrant_id.is_not(None)
+            )
+        ).all()
+    )
+    emails = set().union(*(s.emails for s in sessions)) if sessions else set()
+    zoom_ids = set().union(*(s.zoom_user_ids for s in sessions)) if sessions else set()
+    by_email: dict[str, int] = {}
+    for chunk in _chunks(emails):
+        for user_id, email in session.execute(
+            select(User.id, func.lower(User.email)).where(func.lower(User.email).in_(chunk))
+        ):
+            by_email[email] = user_id
+    by_zoom_id: dict[str, int] = {}
+    for chunk in _chunks(zoom_ids):
+        by_zoom_id.update(session.execute(select(User.zoom_user_id, User.id).where(User.zoom_user_id.in_(chunk))).all())
+    return by_registrant, by_email, by_zoom_id
+
+
+def _identity(s: _Session, by_registrant, by_email, by_zoom_id) -> tuple[str, int | None]:
+    """Match by registrant id, else email (case-insensitive), else Zoom user id; else a guest key."""
+    for registrant_id in sorted(s.registrant_ids):
+        if registrant_id in by_registrant:
+            return f"user:{by_registrant[registrant_id]}", by_registrant[registrant_id]
+    for email in sorted(s.emails):
+        if email in by_email:
+            return f"user:{by_email[email]}", by_email[email]
+    for zoom_id in sorted(s.zoom_user_ids):
+        if zoom_id in by_zoom_id:
+            return f"user:{by_zoom_id[zoom_id]}", by_zoom_id[zoom_id]
+    for prefix, values in (
+        ("email", s.emails),
+        ("zoom", s.zoom_user_ids),
+        ("p", s.participant_uuids),
+        ("name", s.names),
+    ):
+        if values:
+            return f"guest:{prefix}:{_first(values)}"[:400], None
+    return "guest:unknown", None
+
+
+def compute_attendance(session: Session, training: Training) -> dict[str, _Person]:
+    """Everyone's attendance for the training, keyed by identity; reads only."""
+    if training.zoom_meeting_id is None:
+        return {}
+    facts = session.scalars(select(ParticipantEvent).where(ParticipantEvent.meeting_id == training.zoom_meeting_id))
+    sessions = _group_sessions(facts)
+    ends = dict(
+        session.execute(
+            select(MeetingInstance.uuid, MeetingInstance.ended_at).where(
+                MeetingInstance.meeting_id == training.zoom_meeting_id
+            )
+        ).all()
+    )
+    lookups = _user_lookups(session, training, sessions.values())
+    # identity -> meeting run uuid -> points: presence is swept per run, then unioned across runs.
+    points: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    people: dict[str, _Person] = {}
+    for (meeting_uuid, _), s in sorted(sessions.items()):
+        key, user_id = _identity(s, *lookups)
+        person = people.setdefault(key, _Person(user_id=user_id))
+        person.name = person.name or _first(s.names)
+        person.email = person.email or _first(s.emails)
+        points[key][meeting_uuid].extend(s.points)
+    for key, runs in points.items():
+        intervals: list[Interval] = []
+        for meeting_uuid, run_points in runs.items():
+            intervals.extend(presence_intervals(run_points, ends.get(meeting_uuid)))
+        people[key].intervals = union(intervals)
+    return people
+
+
+def _row_values(person: _Person) -> dict:
+    intervals = person.intervals
+    return dict(
+        user_id=person.user_id,
+        name=person.name[:255],
+        email=person.email[:320],
+        first_join_time=intervals[0].start if intervals else None,
+        last_leave_time=intervals[-1].end if intervals else None,
+        attended_seconds=sum(i.seconds for i in intervals),
+        intervals=[[i.start.isoformat(), i.end.isoformat() if i.end else None] for i in intervals],
+    )
+
+
+def write_attendance(session: Session, training: Training) -> int:
+    """Bring the training's attendance rows in line with the facts; returns rows written."""
+    people = compute_attendance(session, training)
+    existing = {
+        row.identity_key: row
+        for row in session.scalars(select(Attendance).where(Attendance.training_id == training.id))
+    }
+    written = 0
+    for key, person in people.items():
+        values = _row_values(person)
+        row = existing.pop(key, None)
+        if row is None:
+            session.add(Attendance(training_id=training.id, identity_key=key, **values))
+            written += 1
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            written += 1
+    for stale in existing.values():
+        session.delete(stale)
+        written += 1
+    return written
+
+
+def recompute_training_attendance(training_id: int) -> int:
+    """RQ job: recompute after LMS data changed (a registrant added, a meeting linked)."""
+    from models.database import lock_meeting
+    from service.services import services
+
+    with services().unit_of_work() as uow:
+        training = uow.session.get(Training, training_id)
+        if training is None or training.zoom_meeting_id is None:
+            return 0
+        lock_meeting(uow.session, training.zoom_meeting_id)
+        written = write_attendance(uow.session, training)
+        uow.commit()
+        return written

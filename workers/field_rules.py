@@ -1,0 +1,103 @@
+"""Which Zoom changes reach a training, and which win (pure).
+
+Rules from the LMS products we follow:
+- the title is edited only in Zoom: `topic` always flows to the training's theme;
+- date, time, duration and time zone sync both ways: the newest change wins, by
+  the time it was made (Zoom's `time_stamp`, or the LMS edit time), so an older
+  event delivered late never overwrites newer data;
+- the description (`agenda`) never syncs;
+- recurring meetings, PMIs and meeting<->webinar conversion are not supported:
+  such a change is reported as a sync issue and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+RECURRING_TYPES = frozenset({3, 8, 6, 9})
+PMI_TYPES = frozenset({4})
+MEETING_TYPE_CODES = frozenset({1, 2, 3, 4, 8})
+WEBINAR_TYPE_CODES = frozenset({5, 6, 9})
+
+# Zoom field -> training attribute, for the fields that flow from Zoom.
+ZOOM_TO_TRAINING = {
+    "topic": "theme",
+    "start_time": "start_time",
+    "duration": "duration",
+    "timezone": "timezone",
+}
+
+# A change is ranked by (time in epoch ms, tiebreak): equal times resolve the same
+# way whatever the arrival order.
+Stamp = tuple[int, str]
+
+
+def newer(candidate: Stamp, current: Stamp | list | None) -> bool:
+    return current is None or tuple(candidate) > tuple(current)
+
+
+def unsupported_change(event_kind: str, training_type: str, changed: dict[str, Any]) -> str | None:
+    """Why this Zoom change cannot be synced, or None when it can."""
+    if event_kind != training_type:
+        return (
+            f"Zoom sent a {event_kind} event for a {training_type}: "
+            "converting between meeting and webinar is not supported"
+        )
+    zoom_type = changed.get("type")
+    if zoom_type in RECURRING_TYPES:
+        return (
+            f"the {training_type} was changed to a recurring type ({zoom_type}) in Zoom: "
+            "recurring meetings are not supported"
+        )
+    if zoom_type in PMI_TYPES or (changed.get("settings") or {}).get("use_pmi") is True:
+        return "the meeting was changed to use a Personal Meeting ID in Zoom: PMI meetings are not supported"
+    if training_type == "meeting" and zoom_type in WEBINAR_TYPE_CODES:
+        return "the meeting was converted to a webinar in Zoom: converting between meeting and webinar is not supported"
+    if training_type == "webinar" and zoom_type in MEETING_TYPE_CODES:
+        return "the webinar was converted to a meeting in Zoom: converting between meeting and webinar is not supported"
+    return None
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    attribute: str
+    value: Any
+
+
+def accepted_changes(changed: dict[str, Any], stamp: Stamp, stamps: dict[str, list]) -> list[FieldChange]:
+    """The training attributes this update may set: present, valid, and newer than what we have."""
+    result = []
+    for zoom_field, attribute in ZOOM_TO_TRAINING.items():
+        if zoom_field not in changed:
+            continue
+        value = changed[zoom_field]
+        if not _usable(attribute, value):
+            continue
+        if newer(stamp, stamps.get(attribute)):
+            result.append(FieldChange(attribute, value))
+    return result
+
+
+def _usable(attribute: str, value: Any) -> bool:
+    if attribute == "theme":
+        return isinstance(value, str) and value.strip() != ""
+    if attribute == "start_time":
+        return isinstance(value, datetime)
+    if attribute == "duration":
+        return isinstance(value, int) and value > 0
+    if attribute == "timezone":
+        return isinstance(value, str) and value != ""
+    return False
+
+
+STATUS_RANK = {"not_started": 0, "started": 1, "cancelled": 2, "completed": 3}
+
+
+def later_status(current: str, reported: str) -> str:
+    """Statuses only move forward, so late or repeated events cannot move a training back.
+
+    A meeting held and then deleted stays completed: it happened.
+    """
+    return reported if STATUS_RANK[reported] > STATUS_RANK[current] else current

@@ -1,0 +1,167 @@
+"""One small handler per Zoom event type, and the table that dispatches to them.
+
+Handlers change the training and the participant facts; they never commit and
+never look at Redis. Each one is safe to run twice and in any order (see
+field_rules and intervals), which is what makes redelivery and reordering harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import MeetingInstance, ParticipantEvent, Training
+from models.database import insert_ignoring_duplicates
+from models.lms import THEME_MAX_LENGTH
+from workers import field_rules
+from workers.intervals import JOIN, LEAVE
+
+
+@dataclass
+class Context:
+    session: Session
+    training: Training
+    event_type: str
+    dedupe_key: str
+    event_ts: int | None
+    # Set by handlers: what must be recomputed once the batch is applied.
+    attendance_dirty: bool = False
+    instances_dirty: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.event_type.split(".", 1)[0]
+
+
+def _ms_to_time(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def on_updated(ctx: Context, event: dict[str, Any]) -> None:
+    payload = event["payload"]
+    changed = payload["object"]
+    training = ctx.training
+    stamp = (payload.get("time_stamp") or event.get("event_ts") or 0, ctx.dedupe_key)
+    stamps = dict(training.field_stamps or {})
+    issue = field_rules.unsupported_change(ctx.kind, training.meeting_type, changed)
+    if issue:
+        if field_rules.newer(stamp, stamps.get("sync_issue")):
+            training.sync_issue = issue
+            stamps["sync_issue"] = list(stamp)
+            training.field_stamps = stamps
+        return
+    if "timezone" in changed and not _known_timezone(changed["timezone"]):
+        changed = {k: v for k, v in changed.items() if k != "timezone"}
+    for change in field_rules.accepted_changes(changed, stamp, stamps):
+        value = change.value[:THEME_MAX_LENGTH] if change.attribute == "theme" else change.value
+        setattr(training, change.attribute, value)
+        stamps[change.attribute] = list(stamp)
+    training.field_stamps = stamps
+
+
+def _known_timezone(name: Any) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _instance(ctx: Context, event: dict[str, Any]) -> MeetingInstance:
+    obj = event["payload"]["object"]
+    uuid = obj.get("uuid") or ""
+    if not uuid:
+        raise ValidationError("payload.object.uuid is missing", field_name="uuid")
+    instance = ctx.session.scalars(select(MeetingInstance).where(MeetingInstance.uuid == uuid)).first()
+    if instance is None:
+        instance = MeetingInstance(meeting_id=obj["id"], uuid=uuid)
+        ctx.session.add(instance)
+    ctx.instances_dirty = True
+    return instance
+
+
+def on_started(ctx: Context, event: dict[str, Any]) -> None:
+    instance = _instance(ctx, event)
+    started = event["payload"]["object"].get("start_time") or _ms_to_time(ctx.event_ts)
+    if started is not None and (instance.started_at is None or started < instance.started_at):
+        instance.started_at = started
+    ctx.training.status = field_rules.later_status(ctx.training.status, "started")
+
+
+def on_ended(ctx: Context, event: dict[str, Any]) -> None:
+    instance = _instance(ctx, event)
+    obj = event["payload"]["object"]
+    ended = obj.get("end_time") or _ms_to_time(ctx.event_ts)
+    started = obj.get("start_time")
+    if started is not None and instance.started_at is None:
+        instance.started_at = started
+    if ended is not None and (instance.ended_at is None or ended > instance.ended_at):
+        instance.ended_at = ended
+    ctx.training.status = field_rules.later_status(ctx.training.status, "completed")
+    ctx.attendance_dirty = True  # joins without a leave close at the end
+
+
+def on_deleted(ctx: Context, event: dict[str, Any]) -> None:
+    ctx.training.status = field_rules.later_status(ctx.training.status, "cancelled")
+
+
+def _participant_fact(ctx: Context, event: dict[str, Any], kind: str) -> None:
+    obj = event["payload"]["object"]
+    person = obj.get("participant")
+    if person is None:
+        raise ValidationError("payload.object.participant is missing", field_name="participant")
+    at = (person["join_time"] if kind == JOIN else person["leave_time"]) or person["date_time"]
+    at = at or _ms_to_time(ctx.event_ts)
+    if at is None:
+        raise ValidationError(f"participant has no {kind} time", field_name="participant")
+    values = dict(
+        meeting_id=obj["id"],
+        meeting_uuid=obj.get("uuid") or "",
+        kind=kind,
+        at=at,
+        session_id=person["user_id"][:64],
+        participant_uuid=person["participant_uuid"][:128],
+        participant_user_id=person["participant_user_id"][:64],
+        registrant_id=person["registrant_id"][:64],
+        email=person["email"][:320],
+        name=person["user_name"][:255],
+    )
+    identity = "\x1f".join(str(values[k]) for k in sorted(values) if k != "at") + "\x1f" + at.isoformat()
+    values["fact_key"] = hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    insert_ignoring_duplicates(ctx.session, ParticipantEvent, values, conflict_column="fact_key")
+    ctx.attendance_dirty = True
+
+
+def on_joined(ctx: Context, event: dict[str, Any]) -> None:
+    _participant_fact(ctx, event, JOIN)
+
+
+def on_left(ctx: Context, event: dict[str, Any]) -> None:
+    _participant_fact(ctx, event, LEAVE)
+
+
+Handler = Callable[[Context, dict[str, Any]], None]
+
+HANDLERS: dict[str, Handler] = {}
+for _kind in ("meeting", "webinar"):
+    HANDLERS.update(
+        {
+            f"{_kind}.updated": on_updated,
+            f"{_kind}.started": on_started,
+            f"{_kind}.ended": on_ended,
+            f"{_kind}.deleted": on_deleted,
+            f"{_kind}.participant_joined": on_joined,
+            f"{_kind}.participant_left": on_left,
+        }
+    )

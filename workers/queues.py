@@ -1,0 +1,101 @@
+"""Queues by purpose, and coalescing: one queued reconcile job per meeting, however many events.
+
+A burst of 5,000 participant events for one webinar must not become 5,000 jobs.
+Per meeting, a Redis key holds the id of the job that is queued and not yet
+started; intake only enqueues when it can create that key (SET NX). The job
+deletes the key as its first step, before reading the inbox, so an event that
+arrives while it runs creates the key again and gets a prompt follow-up job,
+and an event committed before the deletion is read by the running job.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+RECONCILE_QUEUE = "reconcile"
+MAINTENANCE_QUEUE = "maintenance"
+QUEUE_NAMES = (RECONCILE_QUEUE, MAINTENANCE_QUEUE)
+
+# Backoff between attempts of a reconcile job that left events to retry.
+RECONCILE_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+RECONCILE_TIMEOUT = 600
+# A queued marker outlives no job: if its job vanished (Redis flushed, enqueue
+# interrupted), the sweeper notices and queues again.
+MARKER_TTL_SECONDS = 3600
+
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+log = logging.getLogger(__name__)
+
+
+def queue(redis: Redis, name: str) -> Queue:
+    return Queue(name, connection=redis)
+
+
+def marker_key(meeting_id: int) -> str:
+    return f"zoomsync:reconcile-queued:{meeting_id}"
+
+
+def reconcile_job_id(meeting_id: int) -> str:
+    """One id per coalescing window: every event of a burst maps to the job in the marker."""
+    return f"reconcile-{meeting_id}-{uuid.uuid4().hex[:12]}"
+
+
+def request_reconcile(redis: Redis, meeting_id: int) -> str | None:
+    """Queue a reconcile job for the meeting unless one is already waiting; return the new job id."""
+    job_id = reconcile_job_id(meeting_id)
+    if not redis.set(marker_key(meeting_id), job_id, nx=True, ex=MARKER_TTL_SECONDS):
+        return None
+    _enqueue_reconcile(redis, meeting_id, job_id)
+    return job_id
+
+
+def ensure_reconcile(redis: Redis, meeting_id: int) -> str | None:
+    """For the sweeper: queue a job unless the marked one is really still waiting in Redis."""
+    marked = redis.get(marker_key(meeting_id))
+    if marked:
+        job = Job.fetch(marked.decode(), connection=redis) if Job.exists(marked.decode(), connection=redis) else None
+        if job is not None and job.get_status() in LIVE_STATUSES:
+            return None
+    job_id = reconcile_job_id(meeting_id)
+    redis.set(marker_key(meeting_id), job_id, ex=MARKER_TTL_SECONDS)
+    _enqueue_reconcile(redis, meeting_id, job_id)
+    return job_id
+
+
+def release_marker(redis: Redis, meeting_id: int) -> None:
+    redis.delete(marker_key(meeting_id))
+
+
+def _enqueue_reconcile(redis: Redis, meeting_id: int, job_id: str) -> None:
+    from workers.reconcile import reconcile_meeting
+
+    queue(redis, RECONCILE_QUEUE).enqueue(
+        reconcile_meeting,
+        meeting_id,
+        job_id=job_id,
+        description=f"reconcile meeting {meeting_id}",
+        retry=RECONCILE_RETRY,
+        job_timeout=RECONCILE_TIMEOUT,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
+
+
+def enqueue_attendance(redis: Redis, training_id: int) -> None:
+    """Recompute a training's attendance after LMS data that matching depends on changed."""
+    from workers.attendance import recompute_training_attendance
+
+    queue(redis, RECONCILE_QUEUE).enqueue(
+        recompute_training_attendance,
+        training_id,
+        job_id=f"attendance-{training_id}-{uuid.uuid4().hex[:12]}",
+        description=f"recompute attendance of training {training_id}",
+        retry=RECONCILE_RETRY,
+        result_ttl=3600,
+    )

@@ -1,0 +1,67 @@
+"""Running jobs: every job inside an app context; one command starts worker, scheduler and sweeper."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from flask import Flask
+from rq import Worker
+from rq.cron import CronScheduler
+from rq.job import Job
+
+from service.services import EXTENSION_KEY
+from workers.queues import MAINTENANCE_QUEUE, QUEUE_NAMES, queue
+
+_app: Flask | None = None
+
+
+def set_job_app(app: Flask) -> None:
+    global _app
+    _app = app
+
+
+def _job_app() -> Flask:
+    global _app
+    if _app is None:
+        from service.app import create_app
+
+        _app = create_app()
+    return _app
+
+
+class AppContextJob(Job):
+    """Runs the job function inside the Flask app context, as flask-rq does."""
+
+    def perform(self):
+        with _job_app().app_context():
+            return super().perform()
+
+
+def _run_cron(app: Flask) -> None:
+    from workers.sweeper import sweep_inbox
+
+    svc = app.extensions[EXTENSION_KEY]
+    scheduler = CronScheduler(connection=svc.redis, name=f"zoomsync-cron-{os.getpid()}")
+    scheduler.register(
+        sweep_inbox, MAINTENANCE_QUEUE, interval=svc.settings.sweep_interval_seconds, job_timeout=120, result_ttl=600
+    )
+    scheduler.start()
+
+
+def run_worker(app: Flask, burst: bool = False, with_cron: bool = True) -> None:
+    """RQ worker on every queue, with RQ's scheduler (retries) and a cron process (the sweeper)."""
+    set_job_app(app)
+    svc = app.extensions[EXTENSION_KEY]
+    # A forked job must not share the parent's database connections.
+    os.register_at_fork(after_in_child=lambda: svc.engine.dispose(close=False))
+    cron = None
+    if with_cron and not burst:
+        cron = multiprocessing.get_context("fork").Process(target=_run_cron, args=(app,), daemon=True)
+        cron.start()
+    try:
+        worker = Worker([queue(svc.redis, name) for name in QUEUE_NAMES], connection=svc.redis, job_class=AppContextJob)
+        worker.work(burst=burst, with_scheduler=True)
+    finally:
+        if cron is not None and cron.is_alive():
+            cron.terminate()

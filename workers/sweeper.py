@@ -1,0 +1,30 @@
+"""The sweeper: nothing waits forever when Redis was down at receipt or a worker died mid-job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models import InboxEvent, utcnow
+from service.services import services
+from workers.queues import ensure_reconcile
+
+
+def sweep_inbox() -> int:
+    """RQ cron job: queue a reconcile for every meeting with events pending longer than the threshold."""
+    svc = services()
+    cutoff = utcnow() - timedelta(seconds=svc.settings.sweep_after_seconds)
+    with svc.unit_of_work() as uow:
+        meeting_ids = list(
+            uow.session.scalars(
+                select(InboxEvent.meeting_id)
+                .where(
+                    InboxEvent.status == "pending",
+                    InboxEvent.received_at < cutoff,
+                    InboxEvent.meeting_id.is_not(None),
+                )
+                .distinct()
+            )
+        )
+    return sum(1 for meeting_id in meeting_ids if ensure_reconcile(svc.redis, meeting_id))
