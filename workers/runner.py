@@ -16,7 +16,7 @@ from workers.queues import MAINTENANCE_QUEUE, QUEUE_NAMES, queue
 _app: Flask | None = None
 
 
-def set_job_app(app: Flask) -> None:
+def set_job_app(app: Flask | None) -> None:
     global _app
     _app = app
 

@@ -1,0 +1,64 @@
+"""Helpers the tests share: signed deliveries, running queued jobs, building events."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from rq import SimpleWorker
+
+from service.services import EXTENSION_KEY
+from webhook.signature import sign
+from workers.queues import QUEUE_NAMES, queue
+from workers.runner import AppContextJob
+
+SECRET = "test-webhook-secret"
+API_TOKEN = "test-api-token"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+FIXTURES = Path(__file__).parent / "fixtures" / "zoom"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    """One of the project's own Zoom event fixtures (tests/fixtures/zoom/<name>.json)."""
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def raw(body: dict[str, Any] | bytes | str) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body).encode("utf-8")
+
+
+def signed_headers(raw_body: bytes, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "x-zm-request-timestamp": ts,
+        "x-zm-signature": sign(secret, ts, raw_body),
+        "content-type": "application/json",
+    }
+
+
+def deliver(client: FlaskClient, body, secret: str = SECRET, timestamp: int | None = None):
+    data = raw(body)
+    return client.post("/webhooks/zoom", data=data, headers=signed_headers(data, secret, timestamp))
+
+
+def run_jobs(app: Flask) -> int:
+    """Run every queued job in this process until the queues are empty; returns how many ran."""
+    redis = app.extensions[EXTENSION_KEY].redis
+    queues = [queue(redis, name) for name in QUEUE_NAMES]
+    before = sum(q.count for q in queues)
+    worker = SimpleWorker(queues, connection=redis, job_class=AppContextJob)
+    worker.work(burst=True, logging_level="WARNING")
+    return before
+
+
+def queued_job_count(app: Flask) -> int:
+    redis = app.extensions[EXTENSION_KEY].redis
+    return sum(queue(redis, name).count for name in QUEUE_NAMES)
