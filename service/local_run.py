@@ -1,0 +1,100 @@
+"""`make run`: the service on embedded defaults, from the Procfile, in one terminal.
+
+Starts (or joins) the embedded Redis when REDIS_URL is unset, applies migrations
+(the Procfile's `release`), then runs its `web` and `worker` lines until Ctrl-C.
+Secrets left unset get development values printed on start, so a curl example works.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config import load_settings
+from service.broker import embedded_redis_socket
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    entries = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, command = line.partition(":")
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def _die_with_parent() -> None:
+    """Linux: a child gets SIGTERM when this launcher dies, however it dies, so nothing is orphaned."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _stop_on_sigterm(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGHUP, _stop_on_sigterm)
+    env = dict(os.environ)
+    env.setdefault("PORT", "5000")
+    env.setdefault("ZOOM_WEBHOOK_SECRET_TOKEN", "dev-webhook-secret-" + secrets.token_hex(4))
+    env.setdefault("API_TOKEN", "dev-api-token-" + secrets.token_hex(4))
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    settings = load_settings(env)
+    if settings.uses_embedded_redis:
+        env["REDIS_URL"] = "unix://" + embedded_redis_socket(settings)
+    entries = procfile()
+    subprocess.run(["bash", "-c", entries["release"]], cwd=ROOT, env=env, check=True)
+    children = [
+        subprocess.Popen(
+            ["bash", "-c", "exec " + entries[name]],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        for name in ("web", "worker")
+    ]
+    url = f"http://127.0.0.1:{env['PORT']}"
+    print(
+        f"\nzoomsync is running at {url}\n"
+        f"  webhook:  POST {url}/webhooks/zoom   (ZOOM_WEBHOOK_SECRET_TOKEN={env['ZOOM_WEBHOOK_SECRET_TOKEN']})\n"
+        f"  LMS API:  {url}/api/v1/...          (Authorization: Bearer {env['API_TOKEN']})\n"
+        f"  database: {settings.database_url}\n"
+        f"  redis:    {shlex.quote(env['REDIS_URL'])}\n"
+        "Ctrl-C stops it.\n",
+        flush=True,
+    )
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+    return max((child.returncode or 0) for child in children)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""Coalescing: a burst for one meeting queues one job; an event during a running job gets a follow-up."""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+from rq.job import Job
+from sqlalchemy import func, select
+
+from models import InboxEvent
+from tests.helpers import AUTH, deliver, fixture, queued_job_count, run_jobs
+from workers import handlers
+from workers.queues import RECONCILE_QUEUE, ensure_reconcile, marker_key, queue
+from workers.reconcile import reconcile_meeting
+from workers.sweeper import sweep_inbox
+
+MEETING = 85212345678
+
+
+def participant_event(n: int) -> dict:
+    body = copy.deepcopy(fixture("meeting.participant_joined"))
+    person = body["payload"]["object"]["participant"]
+    person.update(user_id=str(1000 + n), participant_uuid=f"PU-{n}", email=f"p{n}@example.org", user_name=f"P {n}")
+    body["event_ts"] += n
+    return body
+
+
+def link_training(client) -> int:
+    academy = client.post("/api/v1/academies", json={"name": "A"}, headers=AUTH).json
+    user = client.post("/api/v1/users", json={"email": "org@example.org", "name": "Org"}, headers=AUTH).json
+    training = client.post(
+        "/api/v1/trainings",
+        json={
+            "academy_id": academy["id"],
+            "theme": "T",
+            "start_time": "2026-12-01T09:00:00+00:00",
+            "duration": 60,
+            "timezone": "UTC",
+            "meeting_type": "meeting",
+            "organizer_id": user["id"],
+            "zoom_meeting_id": MEETING,
+        },
+        headers=AUTH,
+    ).json
+    return training["id"]
+
+
+def pending(session_factory) -> int:
+    with session_factory() as session:
+        return session.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "pending"))
+
+
+def test_a_burst_for_one_meeting_queues_one_job(client, app, session_factory):
+    link_training(client)
+    run_jobs(app)
+    for n in range(300):
+        assert deliver(client, participant_event(n)).status_code == 200
+    assert queued_job_count(app) == 1
+    assert run_jobs(app) == 1
+    assert pending(session_factory) == 0
+
+
+def test_job_arguments_are_ids_only(client, app):
+    deliver(client, participant_event(1))
+    redis = app.extensions["zoomsync"].redis
+    [job] = queue(redis, RECONCILE_QUEUE).jobs
+    assert job.args == (MEETING,)
+    assert job.kwargs == {}
+
+
+def test_event_arriving_while_the_job_runs_gets_a_prompt_follow_up(client, app, session_factory, monkeypatch):
+    link_training(client)
+    run_jobs(app)
+    deliver(client, participant_event(1))
+    inside, go_on = threading.Event(), threading.Event()
+    real = handlers.HANDLERS["meeting.participant_joined"]
+
+    def slow_handler(ctx, event):
+        inside.set()
+        go_on.wait(10)
+        real(ctx, event)
+
+    monkeypatch.setitem(handlers.HANDLERS, "meeting.participant_joined", slow_handler)
+    redis = app.extensions["zoomsync"].redis
+    queue(redis, RECONCILE_QUEUE).empty()  # this test runs the job itself, in a thread
+
+    def run_job():
+        with app.app_context():
+            reconcile_meeting(MEETING)
+
+    worker = threading.Thread(target=run_job)
+    worker.start()
+    assert inside.wait(10), "job never reached the handler"
+    go_on.set()
+    # Arrives after the job read its batch: must not wait for the sweeper.
+    assert deliver(client, participant_event(2)).status_code == 200
+    worker.join(30)
+    assert not worker.is_alive()
+    monkeypatch.setitem(handlers.HANDLERS, "meeting.participant_joined", real)
+    assert queued_job_count(app) == 1, "no follow-up job was queued"
+    run_jobs(app)
+    assert pending(session_factory) == 0
+
+
+def test_sweeper_requeues_when_the_marked_job_has_vanished(client, app, session_factory):
+    from dataclasses import replace
+
+    deliver(client, participant_event(1))
+    redis = app.extensions["zoomsync"].redis
+    queue(redis, RECONCILE_QUEUE).empty()  # e.g. Redis lost the job, marker survived
+    assert redis.get(marker_key(MEETING)) is not None
+    app.extensions["zoomsync"].settings = replace(app.extensions["zoomsync"].settings, sweep_after_seconds=0)
+    with app.app_context():
+        assert sweep_inbox() == 1
+    assert queued_job_count(app) == 1
+
+
+def test_sweeper_leaves_fresh_events_to_the_intake_job(client, app):
+    deliver(client, participant_event(1))
+    with app.app_context():
+        assert sweep_inbox() == 0  # younger than sweep_after_seconds (30 s)
+
+
+def test_ensure_reconcile_does_not_duplicate_a_waiting_job(client, app):
+    deliver(client, participant_event(1))
+    redis = app.extensions["zoomsync"].redis
+    job_id = redis.get(marker_key(MEETING)).decode()
+    assert ensure_reconcile(redis, MEETING) is None
+    assert Job.fetch(job_id, connection=redis).get_status() == "queued"
+    assert queued_job_count(app) == 1
