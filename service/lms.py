@@ -129,7 +129,7 @@ def list_registrants(uow: UnitOfWork, training_id: int) -> list[tuple[Registrant
             .join(User, User.id == Registrant.user_id)
             .where(Registrant.training_id == training_id)
             .order_by(Registrant.id)
-        ).tuples()
+        ).all()
     )
 
 

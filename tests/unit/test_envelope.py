@@ -55,6 +55,7 @@ def test_non_json_is_malformed(raw):
     ids=["0xff", "truncated-sequence", "encoded-surrogate"],
 )
 def test_invalid_utf8_is_malformed(raw):
+    # "encoded-surrogate": ED A0 80 is U+D800 encoded as if it were a character, which UTF-8 forbids
     with pytest.raises(MalformedBody):
         read_envelope(raw)
 

