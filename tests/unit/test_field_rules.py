@@ -1,0 +1,306 @@
+"""workers/field_rules.py: which Zoom changes reach a training, and which win."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+from workers.field_rules import (
+    STATUS_RANK,
+    ZOOM_TO_TRAINING,
+    FieldChange,
+    accepted_changes,
+    later_status,
+    newer,
+    unsupported_change,
+)
+
+START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+STAMP = (1_714_550_400_000, "evt-b")
+
+
+# --- unsupported_change -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event_kind, training_type", [("meeting", "webinar"), ("webinar", "meeting")])
+def test_event_kind_differs_from_training_type(event_kind, training_type):
+    reason = unsupported_change(event_kind, training_type, {"topic": "x"})
+    assert reason is not None
+    assert event_kind in reason and training_type in reason
+    assert "not supported" in reason
+
+
+def test_event_kind_check_comes_first():
+    reason = unsupported_change("webinar", "meeting", {"type": 2})
+    assert reason is not None and "webinar event for a meeting" in reason
+
+
+@pytest.mark.parametrize("training_type, zoom_type", [("meeting", 3), ("meeting", 8), ("webinar", 6), ("webinar", 9)])
+def test_recurring_types(training_type, zoom_type):
+    reason = unsupported_change(training_type, training_type, {"type": zoom_type})
+    assert reason is not None
+    assert "recurring" in reason
+    assert f"({zoom_type})" in reason
+    assert training_type in reason
+
+
+def test_pmi_type():
+    reason = unsupported_change("meeting", "meeting", {"type": 4})
+    assert reason is not None and "Personal Meeting ID" in reason
+
+
+@pytest.mark.parametrize("zoom_type", [None, 2], ids=["no-type", "type-2"])
+def test_use_pmi_setting(zoom_type):
+    changed = {"settings": {"use_pmi": True}}
+    if zoom_type is not None:
+        changed["type"] = zoom_type
+    reason = unsupported_change("meeting", "meeting", changed)
+    assert reason is not None and "Personal Meeting ID" in reason
+
+
+@pytest.mark.parametrize(
+    "settings", [{"use_pmi": False}, {}, None, {"use_pmi": "true"}, {"use_pmi": 1}], ids=["false", "empty", "null", "str", "int"]
+)
+def test_use_pmi_must_be_exactly_true(settings):
+    assert unsupported_change("meeting", "meeting", {"type": 2, "settings": settings}) is None
+
+
+@pytest.mark.parametrize("zoom_type", [5])
+def test_meeting_converted_to_webinar(zoom_type):
+    reason = unsupported_change("meeting", "meeting", {"type": zoom_type})
+    assert reason is not None and "converted to a webinar" in reason
+
+
+@pytest.mark.parametrize("zoom_type", [1, 2])
+def test_webinar_converted_to_meeting(zoom_type):
+    reason = unsupported_change("webinar", "webinar", {"type": zoom_type})
+    assert reason is not None and "converted to a meeting" in reason
+
+
+@pytest.mark.parametrize(
+    "training_type, zoom_type",
+    [("meeting", 6), ("meeting", 9), ("webinar", 3), ("webinar", 4), ("webinar", 8)],
+)
+def test_other_cross_kind_types_are_unsupported(training_type, zoom_type):
+    # a webinar's recurring code on a meeting (and the reverse) is refused whichever reason is given
+    reason = unsupported_change(training_type, training_type, {"type": zoom_type})
+    assert reason is not None and "not supported" in reason
+
+
+@pytest.mark.parametrize(
+    "training_type, changed",
+    [
+        ("meeting", {"type": 2}),
+        ("meeting", {"type": 2, "topic": "New", "duration": 30}),
+        ("meeting", {"type": 1}),
+        ("meeting", {}),
+        ("meeting", {"topic": "New"}),
+        ("meeting", {"type": 2, "settings": {"host_video": True}}),
+        ("webinar", {"type": 5}),
+        ("webinar", {"topic": "New"}),
+        ("webinar", {}),
+    ],
+    ids=["meeting-2", "meeting-2-fields", "meeting-1", "meeting-empty", "meeting-topic", "meeting-settings",
+         "webinar-5", "webinar-topic", "webinar-empty"],
+)
+def test_supported_changes(training_type, changed):
+    assert unsupported_change(training_type, training_type, changed) is None
+
+
+@pytest.mark.parametrize("zoom_type", [7, 10, 0, 99])
+def test_unknown_type_codes_are_not_refused(zoom_type):
+    assert unsupported_change("meeting", "meeting", {"type": zoom_type}) is None
+
+
+# --- newer ------------------------------------------------------------------------------
+
+
+def test_newer():
+    assert newer((1, "a"), None)
+    assert newer((2, "a"), (1, "z"))
+    assert newer((1, "b"), (1, "a"))
+    assert not newer((1, "a"), (1, "a"))
+    assert not newer((1, "a"), (1, "b"))
+    assert not newer((1, "z"), (2, "a"))
+    assert newer((2, "a"), [1, "z"])  # stamps read back from JSON are lists
+    assert not newer((1, "a"), [1, "a"])
+
+
+# --- accepted_changes -------------------------------------------------------------------
+
+
+def attrs(changes):
+    return {c.attribute: c.value for c in changes}
+
+
+def test_mapping():
+    assert ZOOM_TO_TRAINING == {"topic": "theme", "start_time": "start_time", "duration": "duration", "timezone": "timezone"}
+
+
+def test_all_fields_accepted_with_no_stamps():
+    changed = {"topic": "New", "start_time": START, "duration": 90, "timezone": "Europe/Paris"}
+    result = accepted_changes(changed, STAMP, {})
+    assert result == [
+        FieldChange("theme", "New"),
+        FieldChange("start_time", START),
+        FieldChange("duration", 90),
+        FieldChange("timezone", "Europe/Paris"),
+    ]
+
+
+def test_only_present_fields():
+    assert accepted_changes({"duration": 30}, STAMP, {}) == [FieldChange("duration", 30)]
+    assert accepted_changes({}, STAMP, {}) == []
+    assert accepted_changes({"id": 1, "type": 2, "uuid": "u", "settings": {}}, STAMP, {}) == []
+
+
+def test_agenda_never_produces_a_change():
+    assert accepted_changes({"agenda": "New description"}, STAMP, {}) == []
+    result = accepted_changes({"agenda": "New description", "topic": "T"}, STAMP, {})
+    assert result == [FieldChange("theme", "T")]
+    assert all(c.attribute not in ("agenda", "description") for c in result)
+
+
+def test_newer_stamp_wins():
+    stamps = {"theme": [STAMP[0] - 1, "evt-z"], "duration": [STAMP[0] - 1000, "a"]}
+    assert attrs(accepted_changes({"topic": "New", "duration": 30}, STAMP, stamps)) == {"theme": "New", "duration": 30}
+
+
+def test_older_stamp_loses():
+    stamps = {"theme": [STAMP[0] + 1, "a"]}
+    assert accepted_changes({"topic": "Old"}, STAMP, stamps) == []
+
+
+def test_equal_stamp_is_not_applied_again():
+    assert accepted_changes({"topic": "Same"}, STAMP, {"theme": list(STAMP)}) == []
+
+
+def test_equal_ms_resolved_by_tiebreak():
+    ms = STAMP[0]
+    assert accepted_changes({"duration": 30}, (ms, "b"), {"duration": [ms, "a"]}) == [FieldChange("duration", 30)]
+    assert accepted_changes({"duration": 30}, (ms, "a"), {"duration": [ms, "b"]}) == []
+
+
+def test_equal_ms_same_result_whatever_arrival_order():
+    ms = STAMP[0]
+    first, second = ((ms, "evt-1"), 30), ((ms, "evt-2"), 45)
+
+    def apply(order):
+        value, stamps = None, {}
+        for stamp, duration in order:
+            for change in accepted_changes({"duration": duration}, stamp, stamps):
+                value, stamps = change.value, {"duration": list(stamp)}
+        return value
+
+    assert apply([first, second]) == apply([second, first]) == 45
+
+
+def test_stamps_are_per_attribute():
+    stamps = {"theme": [STAMP[0] + 1, "z"]}
+    changed = {"topic": "Older title", "timezone": "UTC"}
+    assert accepted_changes(changed, STAMP, stamps) == [FieldChange("timezone", "UTC")]
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"topic": ""},
+        {"topic": "   "},
+        {"topic": "\t\n"},
+        {"topic": None},
+        {"topic": 5},
+        {"duration": 0},
+        {"duration": -30},
+        {"duration": None},
+        {"duration": "60"},
+        {"duration": 60.0},
+        {"timezone": ""},
+        {"timezone": None},
+        {"timezone": 0},
+        {"start_time": "2024-05-01T09:00:00Z"},
+        {"start_time": None},
+        {"start_time": 1714550400},
+        {"start_time": START.date()},
+    ],
+    ids=lambda c: f"{next(iter(c))}={next(iter(c.values()))!r}",
+)
+def test_invalid_values_are_skipped(changed):
+    assert accepted_changes(changed, STAMP, {}) == []
+
+
+def test_invalid_value_does_not_block_valid_siblings():
+    changed = {"topic": " ", "duration": 0, "timezone": "", "start_time": START}
+    assert accepted_changes(changed, STAMP, {}) == [FieldChange("start_time", START)]
+
+
+def test_valid_edge_values():
+    assert attrs(accepted_changes({"duration": 1, "topic": " x ", "timezone": "UTC"}, STAMP, {})) == {
+        "duration": 1,
+        "theme": " x ",
+        "timezone": "UTC",
+    }
+
+
+def test_topic_with_non_ascii():
+    assert accepted_changes({"topic": "Über 🚀"}, STAMP, {}) == [FieldChange("theme", "Über 🚀")]
+
+
+# --- later_status -----------------------------------------------------------------------
+
+STATUSES = ["not_started", "started", "cancelled", "completed"]
+
+# (current, reported) -> result, written out by hand
+EXPECTED_STATUS = {
+    ("not_started", "not_started"): "not_started",
+    ("not_started", "started"): "started",
+    ("not_started", "cancelled"): "cancelled",
+    ("not_started", "completed"): "completed",
+    ("started", "not_started"): "started",
+    ("started", "started"): "started",
+    ("started", "cancelled"): "cancelled",
+    ("started", "completed"): "completed",
+    ("cancelled", "not_started"): "cancelled",
+    ("cancelled", "started"): "cancelled",
+    ("cancelled", "cancelled"): "cancelled",
+    ("cancelled", "completed"): "completed",
+    ("completed", "not_started"): "completed",
+    ("completed", "started"): "completed",
+    ("completed", "cancelled"): "completed",
+    ("completed", "completed"): "completed",
+}
+
+
+def test_status_names():
+    assert set(STATUS_RANK) == set(STATUSES)
+
+
+@pytest.mark.parametrize("current, reported", list(EXPECTED_STATUS), ids=lambda s: s)
+def test_later_status_every_pair(current, reported):
+    assert later_status(current, reported) == EXPECTED_STATUS[(current, reported)]
+
+
+def test_statuses_never_move_backwards():
+    for current, reported in itertools.product(STATUSES, repeat=2):
+        result = later_status(current, reported)
+        assert result in (current, reported)
+        assert STATUSES.index(result) >= STATUSES.index(current)
+
+
+def test_completed_beats_cancelled_in_either_order():
+    assert later_status("cancelled", "completed") == "completed"
+    assert later_status("completed", "cancelled") == "completed"
+
+
+def test_final_status_independent_of_event_order():
+    for events in itertools.permutations(["started", "completed", "cancelled"]):
+        status = "not_started"
+        for reported in events:
+            status = later_status(status, reported)
+        assert status == "completed"
+    for events in itertools.permutations(["started", "cancelled"]):
+        status = "not_started"
+        for reported in events:
+            status = later_status(status, reported)
+        assert status == "cancelled"
