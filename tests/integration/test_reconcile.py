@@ -254,9 +254,7 @@ def test_older_title_change_from_zoom_does_not_replace_a_newer_one(client, app, 
 @pytest.mark.parametrize("same_batch", [False, True], ids=["separate-jobs", "one-batch"])
 def test_two_updates_delivered_newest_first_end_with_the_newest_values(client, app, lms, same_batch):
     training_id = lms.training()
-    newest = update(
-        NEWER + 2000, topic="Newest", start_time="2026-12-02T08:00:00Z", duration=45, timezone="Asia/Tokyo"
-    )
+    newest = update(NEWER + 2000, topic="Newest", start_time="2026-12-02T08:00:00Z", duration=45, timezone="Asia/Tokyo")
     older = update(
         NEWER + 1000, topic="Older", start_time="2026-12-03T08:00:00Z", duration=30, timezone="America/New_York"
     )
@@ -532,7 +530,11 @@ def test_join_without_leave_closes_at_the_meeting_end(client, app, lms):
     training_id = lms.training()
     ada = lms.user("ada@example.org", "Ada")
 
-    deliver_all(client, fixture("meeting.started"), participant("join", "09:50", session="7", name="Ada", email="ada@example.org"))
+    deliver_all(
+        client,
+        fixture("meeting.started"),
+        participant("join", "09:50", session="7", name="Ada", email="ada@example.org"),
+    )
     run_jobs(app)
     still_open = lms.item(training_id, ada)
     assert still_open["intervals"] == [interval("09:50", None)]
@@ -695,9 +697,7 @@ def _retry_scheduled_jobs(app) -> list[str]:
     return job_ids
 
 
-def test_transient_error_is_retried_and_ends_failed_after_max_attempts(
-    client, app, lms, session_factory, monkeypatch
-):
+def test_transient_error_is_retried_and_ends_failed_after_max_attempts(client, app, lms, session_factory, monkeypatch):
     def flaky(ctx, event):
         raise RuntimeError("database hiccup")
 

@@ -1,0 +1,35 @@
+import pytest
+
+from config import load_settings
+
+
+def test_defaults_give_sqlite_under_instance_and_embedded_redis(tmp_path):
+    settings = load_settings({"INSTANCE_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'zoomsync.db'}"
+    assert settings.uses_embedded_redis
+    assert settings.webhook_secret_tokens == ()
+    assert settings.webhook_max_age_seconds == 7200
+
+
+def test_secret_tokens_are_a_comma_separated_list():
+    settings = load_settings({"ZOOM_WEBHOOK_SECRET_TOKEN": " new , old ,,"})
+    assert settings.webhook_secret_tokens == ("new", "old")
+
+
+def test_environment_overrides():
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://x/y",
+            "REDIS_URL": "redis://r:6379/0",
+            "PORT": "8080",
+            "ZOOM_WEBHOOK_MAX_AGE": "60",
+        }
+    )
+    assert (settings.database_url, settings.redis_url, settings.port) == ("postgresql://x/y", "redis://r:6379/0", 8080)
+    assert settings.webhook_max_age_seconds == 60
+    assert not settings.uses_embedded_redis
+
+
+def test_a_malformed_number_is_a_clear_error():
+    with pytest.raises(ValueError, match="PORT must be an integer"):
+        load_settings({"PORT": "eighty"})
