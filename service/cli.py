@@ -15,6 +15,23 @@ def register_cli(app: Flask) -> None:
 
         run_worker(app, burst=burst)
 
+    @app.cli.command("replay")
+    @click.option("--id", "event_ids", type=int, multiple=True, help="Inbox event id (repeatable).")
+    @click.option("--status", default="failed", show_default=True, help="Replay every event in this status.")
+    def replay_command(event_ids: tuple[int, ...], status: str) -> None:
+        """Set inbox events back to pending and queue their meetings' reconcile jobs."""
+        from service.inbox_admin import replay_events
+        from service.services import services
+        from workers.queues import request_reconcile
+
+        svc = services()
+        with svc.unit_of_work() as uow:
+            meetings = replay_events(uow, list(event_ids) or None, status)
+            uow.commit()
+        for meeting_id in sorted(meetings):
+            request_reconcile(svc.redis, meeting_id)
+        click.echo(f"replaying events of {len(meetings)} meeting(s)")
+
     @app.cli.command("sweep")
     def sweep_command() -> None:
         """Queue reconcile jobs for inbox events left pending (normally done every few seconds by the worker)."""
