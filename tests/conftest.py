@@ -34,7 +34,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def _problem_with_postgres() -> str | None:
     try:
-        engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), connect_args={"connect_timeout": 3})
+        engine = create_engine(
+            PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), connect_args={"connect_timeout": 3}
+        )
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from models import InboxEvent
 from models.database import make_engine
 from service.app import create_app
-from tests.helpers import SECRET, deliver, fixture, queued_job_count, raw, run_jobs, signed_headers
+from tests.helpers import SECRET, deliver, fixture, queued_job_count, raw, signed_headers
 from webhook.signature import encrypt_token
 from workers.sweeper import sweep_inbox
 
@@ -126,7 +126,14 @@ def test_unsigned_url_validation_is_401(client):
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1,2]", b'{"payload":{}}', b'{"event":"meeting.started"}', b'{"event":"x","payload":[]}', b"\xff\xfe"],
+    [
+        b"not json",
+        b"[1,2]",
+        b'{"payload":{}}',
+        b'{"event":"meeting.started"}',
+        b'{"event":"x","payload":[]}',
+        b"\xff\xfe",
+    ],
     ids=["not-json", "array", "no-event", "no-payload", "payload-not-object", "not-utf8"],
 )
 def test_signed_but_malformed_body_is_400_and_writes_nothing(client, session_factory, body):
