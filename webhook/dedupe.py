@@ -14,7 +14,10 @@ from typing import Any
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8",
+        "surrogatepass",  # a lone "\ud800" escape is valid JSON and must not crash intake
+    )
 
 
 def dedupe_key(body: dict[str, Any]) -> str:

@@ -50,9 +50,10 @@ def _short_text(value: Any, limit: int) -> str | None:
 
 def read_envelope(raw_body: bytes) -> Envelope:
     try:
-        body = json.loads(raw_body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedBody("body is not valid JSON") from exc
+        # Strict UTF-8 (json.loads on bytes would also take UTF-16 and encoded surrogates).
+        body = json.loads(raw_body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedBody("body is not valid JSON (UTF-8)") from exc
     if not isinstance(body, dict):
         raise MalformedBody("body is not a JSON object")
     event_type = body.get("event")

@@ -64,6 +64,11 @@ class MeetingNumber(fields.Field):
 
 
 class Text(fields.Field):
+    """Identifier text; null is accepted and read as "" (marshmallow would refuse it before _deserialize)."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        return super().deserialize("" if value is None else value, attr, data, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         return as_text(value)
 

@@ -25,7 +25,7 @@ IN_CLAUSE_CHUNK = 500
 class _Session:
     """One Zoom join session (participant `user_id`), its identifiers merged across its events."""
 
-    points: list[tuple[datetime, str]] = field(default_factory=list)
+    points: list[tuple[datetime, str, str]] = field(default_factory=list)
     registrant_ids: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
     zoom_user_ids: set[str] = field(default_factory=set)
@@ -33,7 +33,8 @@ class _Session:
     names: set[str] = field(default_factory=set)
 
     def add(self, fact: ParticipantEvent) -> None:
-        self.points.append((fact.at, fact.kind))
+        # The session id keeps two devices' same-second leaves apart in the sweep.
+        self.points.append((fact.at, fact.kind, fact.session_id or f"#fact{fact.id}"))
         for bucket, value in (
             (self.registrant_ids, fact.registrant_id),
             (self.emails, fact.email.lower()),

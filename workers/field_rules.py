@@ -86,7 +86,7 @@ def _usable(attribute: str, value: Any) -> bool:
     if attribute == "start_time":
         return isinstance(value, datetime)
     if attribute == "duration":
-        return isinstance(value, int) and value > 0
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
     if attribute == "timezone":
         return isinstance(value, str) and value != ""
     return False

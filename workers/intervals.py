@@ -26,19 +26,22 @@ class Interval:
         return 0 if self.end is None else int((self.end - self.start).total_seconds())
 
 
-def presence_intervals(points: Iterable[tuple[datetime, str]], meeting_end: datetime | None) -> list[Interval]:
+def presence_intervals(points: Iterable[tuple], meeting_end: datetime | None) -> list[Interval]:
     """Turn one meeting run's join/leave points of one person into disjoint intervals.
 
-    Points are swept in time order (joins before leaves at the same instant) with a
-    count of open sessions: presence starts when the count leaves zero and ends when
-    it returns to zero. Open presence closes at `meeting_end`, or stays open if the
-    run has not ended. A leave when nothing is open adds nothing.
+    A point is `(at, kind)` or `(at, kind, session, ...)`: identical points are one
+    fact, so a point repeated changes nothing, while two devices leaving in the same
+    second (different sessions) are two leaves. Points are swept in time order (joins
+    before leaves at the same instant) with a count of open sessions: presence starts
+    when the count leaves zero and ends when it returns to zero. Open presence closes
+    at `meeting_end`, or stays open if the run has not ended. A leave when nothing is
+    open adds nothing.
     """
     ordered = sorted(set(points), key=lambda p: (p[0], 0 if p[1] == JOIN else 1))
     result: list[Interval] = []
     open_count = 0
     start: datetime | None = None
-    for at, kind in ordered:
+    for at, kind, *_ in ordered:
         if kind == JOIN:
             if open_count == 0:
                 start = at

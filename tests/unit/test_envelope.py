@@ -277,7 +277,9 @@ def test_uuid_with_slashes_kept_verbatim():
     assert read_envelope(body(obj={"uuid": "/ab//cd+=="})).meeting_uuid == "/ab//cd+=="
 
 
-@pytest.mark.parametrize("value", ["", None, True, 1.5, ["x"], {"a": 1}], ids=["empty", "null", "bool", "float", "list", "obj"])
+@pytest.mark.parametrize(
+    "value", ["", None, True, 1.5, ["x"], {"a": 1}], ids=["empty", "null", "bool", "float", "list", "obj"]
+)
 def test_odd_uuid_gives_none(value):
     envelope = read_envelope(body(obj={"uuid": value, "participant": {"participant_uuid": value}}))
     assert envelope.meeting_uuid is None

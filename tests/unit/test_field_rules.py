@@ -61,7 +61,9 @@ def test_use_pmi_setting(zoom_type):
 
 
 @pytest.mark.parametrize(
-    "settings", [{"use_pmi": False}, {}, None, {"use_pmi": "true"}, {"use_pmi": 1}], ids=["false", "empty", "null", "str", "int"]
+    "settings",
+    [{"use_pmi": False}, {}, None, {"use_pmi": "true"}, {"use_pmi": 1}],
+    ids=["false", "empty", "null", "str", "int"],
 )
 def test_use_pmi_must_be_exactly_true(settings):
     assert unsupported_change("meeting", "meeting", {"type": 2, "settings": settings}) is None
@@ -102,8 +104,17 @@ def test_other_cross_kind_types_are_unsupported(training_type, zoom_type):
         ("webinar", {"topic": "New"}),
         ("webinar", {}),
     ],
-    ids=["meeting-2", "meeting-2-fields", "meeting-1", "meeting-empty", "meeting-topic", "meeting-settings",
-         "webinar-5", "webinar-topic", "webinar-empty"],
+    ids=[
+        "meeting-2",
+        "meeting-2-fields",
+        "meeting-1",
+        "meeting-empty",
+        "meeting-topic",
+        "meeting-settings",
+        "webinar-5",
+        "webinar-topic",
+        "webinar-empty",
+    ],
 )
 def test_supported_changes(training_type, changed):
     assert unsupported_change(training_type, training_type, changed) is None
@@ -136,7 +147,12 @@ def attrs(changes):
 
 
 def test_mapping():
-    assert ZOOM_TO_TRAINING == {"topic": "theme", "start_time": "start_time", "duration": "duration", "timezone": "timezone"}
+    assert ZOOM_TO_TRAINING == {
+        "topic": "theme",
+        "start_time": "start_time",
+        "duration": "duration",
+        "timezone": "timezone",
+    }
 
 
 def test_all_fields_accepted_with_no_stamps():

@@ -185,13 +185,18 @@ def test_intervals_are_sorted_and_disjoint():
         assert first.end < second.start
 
 
-def test_sweeping_each_session_then_union_handles_devices_leaving_together():
-    # two devices of one person leave at the same second (e.g. the host ends the meeting): as bare
-    # points the two leaves are one point, so each session must be swept on its own and then unioned
-    laptop = [join(0), leave(30)]
-    phone = [join(10), leave(30)]
-    per_session = union([i for s in (laptop, phone) for i in presence_intervals(s, None)])
-    assert per_session == [closed(0, 30)]
+def test_two_devices_leaving_in_the_same_second_are_two_leaves():
+    # e.g. the host ends the meeting: the session id keeps the two leaves apart
+    laptop = [(*join(0), "laptop"), (*leave(30), "laptop")]
+    phone = [(*join(10), "phone"), (*leave(30), "phone")]
+    assert presence_intervals(laptop + phone, None) == [closed(0, 30)]
+    # the same leave reported twice for one session is still one fact
+    assert presence_intervals(laptop + phone + [(*leave(30), "phone")], None) == [closed(0, 30)]
+
+
+def test_without_session_ids_same_second_leaves_collapse():
+    # bare (at, kind) points carry no identity: identical points are one fact
+    assert presence_intervals([join(0), join(10), leave(30), leave(30)], None) == [opened(0)]
 
 
 # --- union ------------------------------------------------------------------------------

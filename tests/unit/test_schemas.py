@@ -91,7 +91,9 @@ def test_account_id_as_number_becomes_text():
 # --- registrant_id, email, timezone -----------------------------------------------------
 
 
-@pytest.mark.parametrize("fields", [{"registrant_id": None}, {"registrant_id": ""}, {}], ids=["null", "empty", "absent"])
+@pytest.mark.parametrize(
+    "fields", [{"registrant_id": None}, {"registrant_id": ""}, {}], ids=["null", "empty", "absent"]
+)
 def test_registrant_id_null_empty_or_absent_becomes_empty(fields):
     assert participant(fields)["registrant_id"] == ""
 
@@ -401,7 +403,18 @@ def test_as_zoom_time_offset_converted_to_utc():
 
 @pytest.mark.parametrize(
     "value",
-    ["yesterday", "2021-02-30T00:00:00Z", "2021-07-13T25:00:00Z", "13/07/2021 21:44", " ", 1626230691, 1.5, True, [], {}],
+    [
+        "yesterday",
+        "2021-02-30T00:00:00Z",
+        "2021-07-13T25:00:00Z",
+        "13/07/2021 21:44",
+        " ",
+        1626230691,
+        1.5,
+        True,
+        [],
+        {},
+    ],
     ids=["word", "feb-30", "hour-25", "local-format", "space", "int", "float", "bool", "list", "dict"],
 )
 def test_as_zoom_time_rejects_garbage(value):
