@@ -45,7 +45,7 @@ class Settings:
     sweep_interval_seconds: int = 15
     # A reconcile job that fails this often for one event marks the event failed.
     max_event_attempts: int = 5
-    reconcile_batch_size: int = 2000
+    reconcile_batch_size: int = 5000
     instance_dir: Path = field(default=INSTANCE_DIR)
 
     @property
@@ -67,7 +67,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         sweep_after_seconds=_int(env, "SWEEP_AFTER_SECONDS", 30),
         sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 15),
         max_event_attempts=_int(env, "MAX_EVENT_ATTEMPTS", 5),
-        reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 2000),
+        reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 5000),
         instance_dir=instance_dir,
     )
     values.update(overrides)

@@ -52,11 +52,15 @@ def lock_meeting(session: Session, meeting_id: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": meeting_id})
 
 
-def insert_ignoring_duplicates(session: Session, model, values: dict, conflict_column: str):
-    """INSERT that does nothing when `conflict_column` already holds the value; returns the new id or None.
+def insert_ignoring_duplicates(session: Session, model, values: dict | list[dict], conflict_column: str):
+    """INSERT that skips rows whose `conflict_column` value already exists.
 
     One statement, so concurrent redeliveries cannot both insert and neither raises.
+    Given one row (a dict) it returns the new id, or None for a duplicate; given a
+    list it inserts them all in one multi-row statement and returns None.
     """
+    if isinstance(values, list) and not values:
+        return None
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -64,5 +68,8 @@ def insert_ignoring_duplicates(session: Session, model, values: dict, conflict_c
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - the service supports these two
         raise NotImplementedError(f"unsupported database: {dialect}")
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=[conflict_column]).returning(model.id)
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = insert(model).on_conflict_do_nothing(index_elements=[conflict_column])
+    if isinstance(values, list):
+        session.execute(stmt, values)  # executemany: batched by the driver, no giant VALUES to compile
+        return None
+    return session.execute(stmt.values(values).returning(model.id)).scalar_one_or_none()

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from models import Academy, Attendance, Registrant, Training, User
+from models.database import lock_meeting
 from service.errors import Conflict, Invalid, NotFound
 from service.unit_of_work import UnitOfWork
 from workers.reconcile import requeue_unmatched
@@ -71,6 +72,9 @@ def create_training(uow: UnitOfWork, data: dict[str, Any], follow_ups: FollowUps
         raise Invalid("organizer does not exist", {"organizer_id": [exc.message]}) from exc
     meeting_id = data.get("zoom_meeting_id")
     if meeting_id is not None:
+        # Serialise with a running reconcile job, which could otherwise mark this
+        # meeting's events `unmatched` after we re-queued them.
+        lock_meeting(uow.session, meeting_id)
         linked = uow.session.scalars(select(Training).where(Training.zoom_meeting_id == meeting_id)).first()
         if linked is not None:
             raise Conflict(f"Zoom meeting {meeting_id} is already linked to training {linked.id}")

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import Attendance, MeetingInstance, ParticipantEvent, Registrant, Training, User
-from workers.intervals import Interval, presence_intervals, union
+from workers.intervals import Interval, person_intervals, union
 
 IN_CLAUSE_CHUNK = 500
 
@@ -122,7 +122,21 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
     """Everyone's attendance for the training, keyed by identity; reads only."""
     if training.zoom_meeting_id is None:
         return {}
-    facts = session.scalars(select(ParticipantEvent).where(ParticipantEvent.meeting_id == training.zoom_meeting_id))
+    # Plain rows, not ORM objects: a large webinar has tens of thousands of facts.
+    facts = session.execute(
+        select(
+            ParticipantEvent.id,
+            ParticipantEvent.meeting_uuid,
+            ParticipantEvent.kind,
+            ParticipantEvent.at,
+            ParticipantEvent.session_id,
+            ParticipantEvent.participant_uuid,
+            ParticipantEvent.participant_user_id,
+            ParticipantEvent.registrant_id,
+            ParticipantEvent.email,
+            ParticipantEvent.name,
+        ).where(ParticipantEvent.meeting_id == training.zoom_meeting_id)
+    )
     sessions = _group_sessions(facts)
     ends = dict(
         session.execute(
@@ -144,7 +158,7 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
     for key, runs in points.items():
         intervals: list[Interval] = []
         for meeting_uuid, run_points in runs.items():
-            intervals.extend(presence_intervals(run_points, ends.get(meeting_uuid)))
+            intervals.extend(person_intervals(run_points, ends.get(meeting_uuid)))
         people[key].intervals = union(intervals)
     return people
 
@@ -162,28 +176,40 @@ def _row_values(person: _Person) -> dict:
     )
 
 
+ROW_FIELDS = ("user_id", "name", "email", "first_join_time", "last_leave_time", "attended_seconds", "intervals")
+
+
 def write_attendance(session: Session, training: Training) -> int:
-    """Bring the training's attendance rows in line with the facts; returns rows written."""
+    """Bring the training's attendance rows in line with the facts; returns rows written.
+
+    Bulk statements (executemany) for inserts and updates: a 10,000-person webinar
+    must not become 10,000 ORM objects per batch.
+    """
     people = compute_attendance(session, training)
     existing = {
         row.identity_key: row
-        for row in session.scalars(select(Attendance).where(Attendance.training_id == training.id))
+        for row in session.execute(
+            select(Attendance.id, Attendance.identity_key, *(getattr(Attendance, f) for f in ROW_FIELDS)).where(
+                Attendance.training_id == training.id
+            )
+        )
     }
-    written = 0
+    inserts, updates = [], []
     for key, person in people.items():
         values = _row_values(person)
         row = existing.pop(key, None)
         if row is None:
-            session.add(Attendance(training_id=training.id, identity_key=key, **values))
-            written += 1
+            inserts.append(dict(training_id=training.id, identity_key=key, **values))
         elif any(getattr(row, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(row, name, value)
-            written += 1
-    for stale in existing.values():
-        session.delete(stale)
-        written += 1
-    return written
+            updates.append(dict(id=row.id, **values))
+    if inserts:
+        session.execute(insert(Attendance), inserts)
+    if updates:
+        session.execute(update(Attendance), updates)
+    stale = [row.id for row in existing.values()]
+    for chunk in _chunks(stale):
+        session.execute(delete(Attendance).where(Attendance.id.in_(chunk)))
+    return len(inserts) + len(updates) + len(stale)
 
 
 def recompute_training_attendance(training_id: int) -> int:

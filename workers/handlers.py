@@ -18,8 +18,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import MeetingInstance, ParticipantEvent, Training
-from models.database import insert_ignoring_duplicates
+from models import MeetingInstance, Training
 from models.lms import THEME_MAX_LENGTH
 from workers import field_rules
 from workers.intervals import JOIN, LEAVE
@@ -35,7 +34,8 @@ class Context:
     # Set by handlers: what must be recomputed once the batch is applied.
     attendance_dirty: bool = False
     instances_dirty: bool = False
-    notes: list[str] = field(default_factory=list)
+    # Join/leave facts collected for one bulk insert per batch (see reconcile).
+    facts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -104,7 +104,7 @@ def on_ended(ctx: Context, event: dict[str, Any]) -> None:
     obj = event["payload"]["object"]
     ended = obj.get("end_time") or _ms_to_time(ctx.event_ts)
     started = obj.get("start_time")
-    if started is not None and instance.started_at is None:
+    if started is not None and (instance.started_at is None or started < instance.started_at):
         instance.started_at = started
     if ended is not None and (instance.ended_at is None or ended > instance.ended_at):
         instance.ended_at = ended
@@ -138,8 +138,8 @@ def _participant_fact(ctx: Context, event: dict[str, Any], kind: str) -> None:
         name=person["user_name"][:255],
     )
     identity = "\x1f".join(str(values[k]) for k in sorted(values) if k != "at") + "\x1f" + at.isoformat()
-    values["fact_key"] = hashlib.sha256(identity.encode("utf-8")).hexdigest()
-    insert_ignoring_duplicates(ctx.session, ParticipantEvent, values, conflict_column="fact_key")
+    values["fact_key"] = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    ctx.facts.append(values)
     ctx.attendance_dirty = True
 
 
@@ -152,6 +152,11 @@ def on_left(ctx: Context, event: dict[str, Any]) -> None:
 
 
 Handler = Callable[[Context, dict[str, Any]], None]
+
+# Handlers that only collect facts into the context (no database access): they need no savepoint.
+FACT_EVENTS = frozenset(
+    f"{kind}.participant_{action}" for kind in ("meeting", "webinar") for action in ("joined", "left")
+)
 
 HANDLERS: dict[str, Handler] = {}
 for _kind in ("meeting", "webinar"):

@@ -56,6 +56,31 @@ def presence_intervals(points: Iterable[tuple], meeting_end: datetime | None) ->
     return result
 
 
+def person_intervals(points: Iterable[tuple], meeting_end: datetime | None) -> list[Interval]:
+    """One person's presence in one meeting run, from `(at, kind, session)` points.
+
+    Zoom gives every join session its own id, so a session with both a join and a
+    leave stands on its own: a stray leave of a second device cannot cut the first
+    device's presence short. Points whose session has only joins or only leaves
+    (a lost event, or Zoom reporting the leave under another id) are swept together
+    by time, so a join is still closed by that person's next leave. The result is
+    the union of both.
+    """
+    by_session: dict = {}
+    for point in set(points):
+        by_session.setdefault(point[2], []).append(point)
+    intervals: list[Interval] = []
+    orphans: list[tuple] = []
+    for session_points in by_session.values():
+        kinds = {p[1] for p in session_points}
+        if kinds == {JOIN, LEAVE}:
+            intervals.extend(presence_intervals(session_points, meeting_end))
+        else:
+            orphans.extend(session_points)
+    intervals.extend(presence_intervals(orphans, meeting_end))
+    return union(intervals)
+
+
 def union(intervals: Iterable[Interval]) -> list[Interval]:
     """Merge overlapping or touching intervals; an open interval swallows everything after it."""
     merged: list[Interval] = []

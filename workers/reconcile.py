@@ -12,11 +12,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import InboxEvent, MeetingInstance, Training, utcnow
-from models.database import lock_meeting
+from models import InboxEvent, MeetingInstance, ParticipantEvent, Training, utcnow
+from models.database import insert_ignoring_duplicates, lock_meeting
 from webhook.schemas import parse_meeting_event
 from workers.attendance import write_attendance
-from workers.handlers import HANDLERS, Context
+from workers.handlers import FACT_EVENTS, HANDLERS, Context
 from workers.queues import release_marker
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class ReconcileIncomplete(Exception):
 class BatchOutcome:
     fetched: int
     counts: Counter
+    retry_ids: tuple[int, ...] = ()
 
 
 def reconcile_meeting(meeting_id: int) -> dict[str, int]:
@@ -40,11 +41,13 @@ def reconcile_meeting(meeting_id: int) -> dict[str, int]:
     # First, before reading: an event arriving from now on queues a follow-up job.
     release_marker(svc.redis, meeting_id)
     totals: Counter = Counter()
+    tried: set[int] = set()  # an event that failed is retried by the next job run, not the next batch
     while True:
         with svc.unit_of_work() as uow:
             lock_meeting(uow.session, meeting_id)
-            outcome = reconcile_batch(uow.session, meeting_id, svc.settings)
+            outcome = reconcile_batch(uow.session, meeting_id, svc.settings, skip=tried)
             uow.commit()
+        tried.update(outcome.retry_ids)
         totals.update(outcome.counts)
         if outcome.fetched < svc.settings.reconcile_batch_size:
             break
@@ -53,73 +56,174 @@ def reconcile_meeting(meeting_id: int) -> dict[str, int]:
     return dict(totals)
 
 
-def _pending(session: Session, meeting_id: int, limit: int) -> list[InboxEvent]:
-    return list(
-        session.scalars(
-            select(InboxEvent)
-            .where(InboxEvent.meeting_id == meeting_id, InboxEvent.status == "pending")
-            .order_by(func.coalesce(InboxEvent.event_ts, 0), InboxEvent.id)
-            .limit(limit)
+@dataclass
+class _Row:
+    """The inbox columns a batch needs, read without ORM identity tracking (batches are large)."""
+
+    id: int
+    event_type: str
+    dedupe_key: str
+    event_ts: int | None
+    raw_body: bytes
+    attempts: int
+
+
+def _pending(session: Session, meeting_id: int, limit: int, skip: set[int]) -> list[_Row]:
+    query = (
+        select(
+            InboxEvent.id,
+            InboxEvent.event_type,
+            InboxEvent.dedupe_key,
+            InboxEvent.event_ts,
+            InboxEvent.raw_body,
+            InboxEvent.attempts,
         )
+        .where(InboxEvent.meeting_id == meeting_id, InboxEvent.status == "pending")
+        .order_by(func.coalesce(InboxEvent.event_ts, 0), InboxEvent.id)
+        .limit(limit)
     )
+    if skip:
+        query = query.where(InboxEvent.id.not_in(skip))
+    return [_Row(*row) for row in session.execute(query)]
 
 
-def reconcile_batch(session: Session, meeting_id: int, settings: Settings) -> BatchOutcome:
+class _Outcomes:
+    """Per-event results of a batch, written back in a few bulk statements."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.processed: list[int] = []
+        self.errors: list[dict] = []  # one UPDATE per failed event: they are few
+        self.retry_ids: list[int] = []
+        self.counts: Counter = Counter()
+
+    def ok(self, row: _Row) -> None:
+        self.processed.append(row.id)
+        self.counts["processed"] += 1
+
+    def fail(self, row: _Row, exc: Exception, *, permanent: bool) -> None:
+        """Malformed events fail at once; others stay pending until they use up their attempts."""
+        attempts = row.attempts + 1
+        retry = not permanent and attempts < self.settings.max_event_attempts
+        self.errors.append(
+            dict(
+                event_id=row.id,
+                status="pending" if retry else "failed",
+                attempts=attempts,
+                last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
+        )
+        self.counts["retry" if retry else "failed"] += 1
+        if retry:
+            self.retry_ids.append(row.id)
+
+    def write(self, session: Session, now) -> None:
+        for chunk in _chunks(self.processed):
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(chunk))
+                .values(status="processed", processed_at=now, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+        for error in self.errors:
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == error["event_id"])
+                .values(status=error["status"], attempts=error["attempts"], last_error=error["last_error"])
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _chunks(values: list, size: int = 1000):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+PERMANENT_ERRORS = (ValidationError, ValueError, KeyError, TypeError)
+
+
+def reconcile_batch(
+    session: Session, meeting_id: int, settings: Settings, skip: set[int] = frozenset()
+) -> BatchOutcome:
     """Apply up to one batch of pending events; the caller holds the meeting lock and commits.
 
-    Each event runs in a savepoint: one that fails is rolled back alone, counted,
-    and ends `failed` when it is malformed or has used up its attempts; the others
-    are applied regardless.
+    Events are parsed first; a malformed one ends `failed` with its reason. Events
+    that change the training run one by one in savepoints, so one that fails is
+    rolled back alone. Join/leave events only collect facts, inserted in bulk:
+    a 10,000-person webinar is a few statements per batch, not several per event.
     """
-    events = _pending(session, meeting_id, settings.reconcile_batch_size)
-    counts: Counter = Counter()
-    if not events:
-        return BatchOutcome(0, counts)
+    rows = _pending(session, meeting_id, settings.reconcile_batch_size, skip)
+    outcomes = _Outcomes(settings)
+    if not rows:
+        return BatchOutcome(0, outcomes.counts)
     training = session.scalars(select(Training).where(Training.zoom_meeting_id == meeting_id)).first()
     now = utcnow()
     if training is None:
         # Kept for when a training links this meeting (the LMS API re-queues them then).
-        for event in events:
-            event.status, event.processed_at = "unmatched", now
-        counts["unmatched"] = len(events)
-        return BatchOutcome(len(events), counts)
+        for chunk in _chunks([row.id for row in rows]):
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id.in_(chunk))
+                .values(status="unmatched", processed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        outcomes.counts["unmatched"] = len(rows)
+        return BatchOutcome(len(rows), outcomes.counts)
 
     dirty_attendance = dirty_instances = False
-    for event in events:
-        ctx = Context(session, training, event.event_type, event.dedupe_key, event.event_ts)
+    facts: list[tuple[_Row, list[dict]]] = []
+    for row in rows:
+        ctx = Context(session, training, row.event_type, row.dedupe_key, row.event_ts)
         try:
-            with session.begin_nested():
-                body = json.loads(event.raw_body)
-                HANDLERS[event.event_type](ctx, parse_meeting_event(body))
-        except (ValidationError, ValueError, KeyError, TypeError) as exc:
-            _fail(event, exc, permanent=True, settings=settings)
-            counts["failed"] += 1
+            event = parse_meeting_event(json.loads(row.raw_body))
+            if row.event_type in FACT_EVENTS:
+                HANDLERS[row.event_type](ctx, event)
+            else:
+                with session.begin_nested():
+                    HANDLERS[row.event_type](ctx, event)
+        except PERMANENT_ERRORS as exc:
+            outcomes.fail(row, exc, permanent=True)
             continue
         except Exception as exc:  # noqa: BLE001 - any other error is retried, then kept as failed
-            log.exception("reconcile of inbox event %s failed", event.id)
-            retry = _fail(event, exc, permanent=False, settings=settings)
-            counts["retry" if retry else "failed"] += 1
+            log.exception("reconcile of inbox event %s failed", row.id)
+            outcomes.fail(row, exc, permanent=False)
             continue
-        event.status, event.processed_at, event.last_error = "processed", now, None
+        if ctx.facts:
+            facts.append((row, ctx.facts))
+        else:
+            outcomes.ok(row)
         dirty_attendance |= ctx.attendance_dirty
         dirty_instances |= ctx.instances_dirty
-        counts["processed"] += 1
 
+    _insert_facts(session, facts, outcomes)
+    outcomes.write(session, now)
     if dirty_instances:
         _summarise_runs(session, training)
     if dirty_attendance:
-        counts["attendance_rows"] += write_attendance(session, training)
-    return BatchOutcome(len(events), counts)
+        outcomes.counts["attendance_rows"] += write_attendance(session, training)
+    return BatchOutcome(len(rows), outcomes.counts, tuple(outcomes.retry_ids))
 
 
-def _fail(event: InboxEvent, exc: Exception, *, permanent: bool, settings: Settings) -> bool:
-    """Record the error; return True when the event stays pending for another attempt."""
-    event.attempts += 1
-    event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    if permanent or event.attempts >= settings.max_event_attempts:
-        event.status = "failed"
-        return False
-    return True
+def _insert_facts(session: Session, facts: list[tuple[_Row, list[dict]]], outcomes: _Outcomes) -> None:
+    """One multi-row INSERT .. ON CONFLICT DO NOTHING per chunk; if a chunk fails, event by event."""
+    for chunk in _chunks(facts):
+        unique = {value["fact_key"]: value for _, values in chunk for value in values}
+        try:
+            with session.begin_nested():
+                insert_ignoring_duplicates(session, ParticipantEvent, list(unique.values()), "fact_key")
+        except Exception:  # noqa: BLE001 - find the event at fault, keep the rest
+            log.exception("bulk insert of %d participant facts failed; retrying one event at a time", len(unique))
+            for row, values in chunk:
+                try:
+                    with session.begin_nested():
+                        insert_ignoring_duplicates(session, ParticipantEvent, values, "fact_key")
+                except Exception as exc:  # noqa: BLE001
+                    outcomes.fail(row, exc, permanent=False)
+                else:
+                    outcomes.ok(row)
+            continue
+        for row, _ in chunk:
+            outcomes.ok(row)
 
 
 def _summarise_runs(session: Session, training: Training) -> None:
