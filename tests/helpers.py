@@ -62,3 +62,23 @@ def run_jobs(app: Flask) -> int:
 def queued_job_count(app: Flask) -> int:
     redis = app.extensions[EXTENSION_KEY].redis
     return sum(queue(redis, name).count for name in QUEUE_NAMES)
+
+
+def create_training(client: FlaskClient, **overrides: Any) -> int:
+    """An academy, an organizer and a training (linked to Zoom meeting 85212345678 unless overridden)."""
+    academy = client.post("/api/v1/academies", json={"name": "Academy"}, headers=AUTH).json
+    organizer = client.post("/api/v1/users", json={"email": "organizer@example.org", "name": "Org"}, headers=AUTH).json
+    body = {
+        "academy_id": academy["id"],
+        "theme": "Training",
+        "start_time": "2026-12-01T09:00:00+00:00",
+        "duration": 60,
+        "timezone": "UTC",
+        "meeting_type": "meeting",
+        "organizer_id": organizer["id"],
+        "zoom_meeting_id": 85212345678,
+        **overrides,
+    }
+    response = client.post("/api/v1/trainings", json=body, headers=AUTH)
+    assert response.status_code == 201, response.json
+    return response.json["id"]

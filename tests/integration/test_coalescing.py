@@ -9,7 +9,7 @@ from rq.job import Job
 from sqlalchemy import func, select
 
 from models import InboxEvent
-from tests.helpers import AUTH, deliver, fixture, queued_job_count, run_jobs
+from tests.helpers import create_training, deliver, fixture, queued_job_count, run_jobs
 from workers import handlers
 from workers.queues import RECONCILE_QUEUE, ensure_reconcile, marker_key, queue
 from workers.reconcile import reconcile_meeting
@@ -26,33 +26,13 @@ def participant_event(n: int) -> dict:
     return body
 
 
-def link_training(client) -> int:
-    academy = client.post("/api/v1/academies", json={"name": "A"}, headers=AUTH).json
-    user = client.post("/api/v1/users", json={"email": "org@example.org", "name": "Org"}, headers=AUTH).json
-    training = client.post(
-        "/api/v1/trainings",
-        json={
-            "academy_id": academy["id"],
-            "theme": "T",
-            "start_time": "2026-12-01T09:00:00+00:00",
-            "duration": 60,
-            "timezone": "UTC",
-            "meeting_type": "meeting",
-            "organizer_id": user["id"],
-            "zoom_meeting_id": MEETING,
-        },
-        headers=AUTH,
-    ).json
-    return training["id"]
-
-
 def pending(session_factory) -> int:
     with session_factory() as session:
         return session.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "pending"))
 
 
 def test_a_burst_for_one_meeting_queues_one_job(client, app, session_factory):
-    link_training(client)
+    create_training(client)
     run_jobs(app)
     for n in range(300):
         assert deliver(client, participant_event(n)).status_code == 200
@@ -70,7 +50,7 @@ def test_job_arguments_are_ids_only(client, app):
 
 
 def test_event_arriving_while_the_job_runs_gets_a_prompt_follow_up(client, app, session_factory, monkeypatch):
-    link_training(client)
+    create_training(client)
     run_jobs(app)
     deliver(client, participant_event(1))
     inside, go_on = threading.Event(), threading.Event()

@@ -7,28 +7,12 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from models import InboxEvent
-from tests.helpers import AUTH, deliver, fixture, run_jobs
+from tests.helpers import AUTH, create_training, deliver, fixture, run_jobs
 from workers import handlers
 
 
-def make_training(client) -> int:
-    academy = client.post("/api/v1/academies", json={"name": "A"}, headers=AUTH).json
-    user = client.post("/api/v1/users", json={"email": "o@example.org", "name": "O"}, headers=AUTH).json
-    body = {
-        "academy_id": academy["id"],
-        "theme": "T",
-        "start_time": "2026-12-01T09:00:00Z",
-        "duration": 60,
-        "timezone": "UTC",
-        "meeting_type": "meeting",
-        "organizer_id": user["id"],
-        "zoom_meeting_id": 85212345678,
-    }
-    return client.post("/api/v1/trainings", json=body, headers=AUTH).json["id"]
-
-
 def test_replay_command_reapplies_failed_events(client, app, session_factory, monkeypatch):
-    training_id = make_training(client)
+    training_id = create_training(client)
     run_jobs(app)
 
     def broken(ctx, event):
