@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.schemas import as_meeting_number
+from webhook.schemas import as_meeting_number, without_nul
 
 # The events this service acts on; anything else is stored as `ignored`.
 MEETING_EVENTS = frozenset(
@@ -43,7 +43,7 @@ class Envelope:
 
 def _short_text(value: Any, limit: int) -> str | None:
     if isinstance(value, (str, int)) and not isinstance(value, bool):
-        text = str(value)
+        text = without_nul(str(value))
         return text[:limit] if text else None
     return None
 
@@ -65,7 +65,7 @@ def read_envelope(raw_body: bytes) -> Envelope:
     event_ts = body.get("event_ts")
     return Envelope(
         body=body,
-        event_type=event_type[:128],
+        event_type=without_nul(event_type)[:128],
         event_ts=event_ts
         if isinstance(event_ts, int) and not isinstance(event_ts, bool) and 0 <= event_ts < 2**63
         else None,

@@ -29,6 +29,11 @@ def as_meeting_number(value: Any) -> int | None:
     return number if 0 < number <= MAX_MEETING_NUMBER else None
 
 
+def without_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; a signed event carrying one must still be stored, not 503'd forever."""
+    return text.replace("\x00", "")
+
+
 def as_text(value: Any) -> str:
     """Identifier-ish text: numbers become their digits, null becomes ""."""
     if value is None:
@@ -36,7 +41,7 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         raise ValidationError("Not a valid string.")
     if isinstance(value, (int, str)):
-        return str(value)
+        return without_nul(str(value))
     raise ValidationError("Not a valid string.")
 
 
@@ -73,6 +78,13 @@ class Text(fields.Field):
         return as_text(value)
 
 
+class CleanString(fields.String):
+    """A real string (a number is an error here), with NUL removed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return without_nul(super()._deserialize(value, attr, data, **kwargs))
+
+
 class ZoomTime(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         return as_zoom_time(value)
@@ -107,12 +119,12 @@ class MeetingObjectSchema(_Lenient):
 
     id = MeetingNumber(required=True)
     uuid = Text(load_default="")
-    topic = fields.String()
+    topic = CleanString()
     type = fields.Integer(strict=False)
     start_time = ZoomTime(allow_none=True)
     end_time = ZoomTime(allow_none=True)
     duration = fields.Integer(allow_none=True, strict=False)
-    timezone = fields.String(allow_none=True)
+    timezone = CleanString(allow_none=True)
     settings = fields.Dict(load_default=dict)
     participant = fields.Nested(ParticipantSchema)
 

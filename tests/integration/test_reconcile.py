@@ -8,17 +8,20 @@ test is about an event's own fate (status, attempts, last_error).
 from __future__ import annotations
 
 import copy
+import dataclasses
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
 import pytest
 from rq.job import Job, JobStatus
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from models import InboxEvent, Registrant, Training
 from service.services import EXTENSION_KEY
 from tests.helpers import AUTH, deliver, fixture, run_jobs
-from workers import handlers
+from workers import handlers, reconcile
 from workers.queues import RECONCILE_QUEUE, queue
 
 MEETING_ID = 85212345678  # the meeting of the meeting.* fixtures
@@ -353,6 +356,21 @@ def test_ended_completes_the_training_with_the_actual_times_of_the_payload(clien
     assert training["actual_end"] == "2026-12-01T10:01:00Z"
 
 
+@pytest.mark.parametrize("ended_first", [False, True], ids=["started-first", "ended-first"])
+def test_actual_start_is_the_earliest_reported_whichever_event_arrives_first(client, app, lms, ended_first):
+    training_id = lms.training()
+    started = edited("meeting.started", {"payload.object.start_time": at("09:00:04")})
+    end = ended(end_clock="10:01:00", start_clock="09:00:02")
+
+    for body in (end, started) if ended_first else (started, end):
+        deliver_all(client, body)
+        run_jobs(app)
+
+    training = lms.get(training_id)
+    assert training["actual_start"] == "2026-12-01T09:00:02Z"
+    assert training["actual_end"] == "2026-12-01T10:01:00Z"
+
+
 def test_deleted_cancels_the_training(client, app, lms):
     training_id = lms.training()
     deliver_all(client, fixture("meeting.deleted"))
@@ -577,6 +595,25 @@ def test_leave_without_join_adds_nothing(client, app, lms):
     assert bob_item["first_join_time"] == at("09:30")
 
 
+def test_stray_leave_of_a_second_device_takes_nothing_from_the_first(client, app, lms):
+    training_id = lms.training()
+    ada = lms.user("ada@example.org", "Ada")
+
+    deliver_all(
+        client,
+        participant("join", "09:00", session="laptop-1", name="Ada", email="ada@example.org"),
+        # The phone's join never reached us; its leave must not end the laptop's presence.
+        participant("leave", "09:10", session="phone-1", name="Ada (phone)", email="ada@example.org"),
+        participant("leave", "09:40", session="laptop-1", name="Ada", email="ada@example.org"),
+        ended(),
+    )
+    run_jobs(app)
+
+    item = lms.item(training_id, ada)
+    assert item["intervals"] == [interval("09:00", "09:40")]
+    assert item["attended_seconds"] == 2400
+
+
 def test_registrants_who_never_joined_have_zero_seconds(client, app, lms):
     training_id = lms.training()
     absent = lms.user("absent@example.org", "Abe Absent")
@@ -645,6 +682,72 @@ def test_events_of_an_unlinked_meeting_wait_and_apply_once_a_training_links_it(c
     training = lms.get(training_id)
     assert (training["status"], training["theme"], training["duration"]) == ("started", "Named in Zoom", 75)
     assert training["actual_start"] == "2026-12-01T09:00:04Z"
+    assert [(i["user_id"], i["attended_seconds"]) for i in lms.attendance(training_id)["items"]] == [(ada, 2400)]
+
+
+def _wait_until_done_or_blocked(engine, thread: threading.Thread, blocker_pid: int) -> None:
+    """Return once `thread` has finished or is waiting for a lock that backend `blocker_pid` holds."""
+    deadline = time.monotonic() + 30
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # fresh pg_stat_activity
+        while thread.is_alive():
+            blocked = conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+                {"pid": blocker_pid},
+            ).scalar_one()
+            if blocked:
+                return
+            assert time.monotonic() < deadline, "the link neither finished nor waited for the job"
+            thread.join(timeout=0.01)
+
+
+def test_training_linked_while_the_meeting_job_runs_still_gets_the_events(
+    client, app, lms, session_factory, monkeypatch
+):
+    """The job found no training and is about to mark the events unmatched when the LMS links the meeting.
+
+    The link runs in a thread at that moment. On PostgreSQL (read committed) it either commits while the
+    job's transaction is open or waits for a lock the job holds; the job goes on when one of the two has
+    happened. On SQLite writers are serialised, so the link always waits for the job's commit.
+    """
+    ada = lms.user("ada.learner@example.org", "Ada Learner")
+    deliver_all(
+        client,
+        fixture("meeting.started"),
+        fixture("meeting.participant_joined"),
+        fixture("meeting.participant_left"),
+    )
+    engine = app.extensions[EXTENSION_KEY].engine
+    postgres = engine.dialect.name == "postgresql"
+    real_lock, real_utcnow = reconcile.lock_meeting, reconcile.utcnow
+    job_backend: list[int] = []
+    linking: list[threading.Thread] = []
+    created: list[int] = []
+
+    def lock_and_note_backend(session, meeting_id):
+        real_lock(session, meeting_id)
+        if postgres and not job_backend:
+            job_backend.append(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    def link_meanwhile():
+        # Called by the job right after it looked for the meeting's training and found none.
+        if not linking:
+            other = copy.copy(lms)
+            other.client = app.test_client()  # a request of its own, in its own thread
+            linking.append(threading.Thread(target=lambda: created.append(other.training())))
+            linking[0].start()
+            if postgres:
+                _wait_until_done_or_blocked(engine, linking[0], job_backend[0])
+        return real_utcnow()
+
+    monkeypatch.setattr(reconcile, "lock_meeting", lock_and_note_backend)
+    monkeypatch.setattr(reconcile, "utcnow", link_meanwhile)
+    run_jobs(app)
+    linking[0].join()
+    run_jobs(app)
+
+    [training_id] = created
+    assert {row.status for row in inbox(session_factory)} == {"processed"}
+    assert lms.get(training_id)["status"] == "started"
     assert [(i["user_id"], i["attended_seconds"]) for i in lms.attendance(training_id)["items"]] == [(ada, 2400)]
 
 
@@ -742,6 +845,35 @@ def test_transient_error_is_retried_and_ends_failed_after_max_attempts(client, a
     assert rows["meeting.participant_left"].status == "processed"
     assert lms.get(training_id)["status"] == "not_started"
     assert lms.item(training_id, ada)["attended_seconds"] == 2400
+
+
+def test_transient_error_costs_one_attempt_per_job_run_even_when_the_meeting_needs_several_batches(
+    client, app, lms, session_factory, monkeypatch
+):
+    def flaky(ctx, event):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(handlers.HANDLERS, "meeting.started", flaky)
+    svc = app.extensions[EXTENSION_KEY]
+    monkeypatch.setattr(svc, "settings", dataclasses.replace(svc.settings, reconcile_batch_size=2))
+    training_id = lms.training()
+    ada = lms.user("ada.learner@example.org", "Ada Learner")
+    deliver_all(
+        client,
+        fixture("meeting.started"),
+        fixture("meeting.participant_joined"),
+        fixture("meeting.participant_left"),
+    )
+
+    assert run_jobs(app) == 1
+
+    rows = inbox_by_type(session_factory)
+    # One job run is one try: the retry waits for RQ's back-off instead of being spent in the next batch.
+    assert (rows["meeting.started"].status, rows["meeting.started"].attempts) == ("pending", 1)
+    assert rows["meeting.participant_joined"].status == "processed"
+    assert rows["meeting.participant_left"].status == "processed"
+    assert lms.item(training_id, ada)["attended_seconds"] == 2400
+    assert len(queue(svc.redis, RECONCILE_QUEUE).scheduled_job_registry.get_job_ids()) == 1
 
 
 # --- redelivery -----------------------------------------------------------------------------------------------

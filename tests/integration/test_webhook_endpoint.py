@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from models import InboxEvent
 from models.database import make_engine
 from service.app import create_app
-from tests.helpers import SECRET, deliver, fixture, queued_job_count, raw, signed_headers
+from tests.helpers import SECRET, deliver, fixture, queued_job_count, raw, run_jobs, signed_headers
 from webhook.signature import encrypt_token
 from workers.sweeper import sweep_inbox
 
@@ -206,3 +206,22 @@ def test_redis_down_is_still_200_and_the_sweeper_queues_the_event_later(backend,
         assert sweep_inbox() == 1
         assert sweep_inbox() == 0  # the queued job is still waiting: not queued twice
     assert queued_job_count(up) == 1
+
+
+def test_nul_characters_are_stored_and_reconciled_on_every_backend(client, app, session_factory):
+    # PostgreSQL text cannot hold NUL: without care this was a 503 that Zoom would retry forever.
+    from tests.helpers import AUTH, create_training
+
+    training_id = create_training(client)
+    body = fixture("meeting.participant_joined")
+    body["payload"]["object"]["participant"].update(participant_uuid="PU\u0000x", user_name="Ada\u0000")
+    body["payload"]["object"]["topic"] = "Topic\u0000"
+    assert deliver(client, body).status_code == 200
+    updated = fixture("meeting.updated")
+    updated["payload"]["object"]["topic"] = "New\u0000 title"
+    updated["payload"]["time_stamp"] = int(time.time() * 1000) + 1000
+    assert deliver(client, updated).status_code == 200
+    run_jobs(app)
+    assert {row.status for row in inbox_rows(session_factory)} == {"processed"}
+    assert inbox_rows(session_factory)[0].participant_uuid == "PUx"
+    assert client.get(f"/api/v1/trainings/{training_id}", headers=AUTH).json["theme"] == "New title"
