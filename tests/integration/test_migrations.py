@@ -24,6 +24,7 @@ def migrated_url(request, tmp_path):
 
 # SQLite cannot reflect the expression index lower(email); PostgreSQL compares it.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrations_match_the_models(migrated_url):
     engine = make_engine(migrated_url)
     with engine.connect() as conn:
