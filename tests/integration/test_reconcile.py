@@ -521,6 +521,25 @@ def test_two_devices_at_once_count_once(client, app, lms):
     }
 
 
+def test_two_devices_leaving_in_the_same_second_both_close(client, app, lms):
+    """The host ends the meeting: every device leaves at once, and presence ends there."""
+    training_id = lms.training()
+    ada = lms.user("ada@example.org", "Ada")
+
+    deliver_all(
+        client,
+        participant("join", "09:00", session="laptop-1", name="Ada", email="ada@example.org"),
+        participant("join", "09:10", session="phone-1", name="Ada (phone)", email="ada@example.org"),
+        participant("leave", "09:30", session="laptop-1", name="Ada", email="ada@example.org"),
+        participant("leave", "09:30", session="phone-1", name="Ada (phone)", email="ada@example.org"),
+    )
+    run_jobs(app)
+
+    item = lms.item(training_id, ada)
+    assert item["attended_seconds"] == 1800
+    assert item["intervals"] == [interval("09:00", "09:30")]
+
+
 def test_rejoining_adds_up(client, app, lms):
     training_id = lms.training()
     ada = lms.user("ada@example.org", "Ada")
