@@ -12,7 +12,7 @@ _embedded = None
 
 def connect_redis(settings: Settings) -> Redis:
     """Short timeouts: a Redis outage must not hold a webhook past Zoom's 3 seconds."""
-    options = dict(socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    options = dict(socket_connect_timeout=1, socket_timeout=1, health_check_interval=30)  # RQ raises it for workers
     if settings.redis_url:
         return Redis.from_url(settings.redis_url, **options)
     return Redis(unix_socket_path=embedded_redis_socket(settings), **options)

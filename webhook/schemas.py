@@ -22,7 +22,7 @@ def as_meeting_number(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 19:
         number = int(value.strip())
     else:
         return None
@@ -53,11 +53,11 @@ def as_zoom_time(value: Any) -> datetime | None:
         raise ValidationError("Not a valid datetime.")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # 0001-01-01T00:00:00+01:00 overflows
         raise ValidationError("Not a valid datetime.") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 class MeetingNumber(fields.Field):

@@ -51,10 +51,10 @@ def verify(
     [now - max_age, now + max_future] is refused even when the HMAC matches.
     """
     if not secrets:
-        raise SignatureError("webhook secret token is not configured")
+        raise SignatureError("signature cannot be verified")  # unconfigured: tell callers nothing more
     if not timestamp or not signature:
         raise SignatureError("missing x-zm-request-timestamp or x-zm-signature header")
-    if not timestamp.isascii() or not timestamp.isdigit():
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         raise SignatureError("x-zm-request-timestamp is not a Unix time in seconds")
     ts = int(timestamp)
     if ts < now - max_age:

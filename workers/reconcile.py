@@ -6,6 +6,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select, update
@@ -139,7 +140,8 @@ def _chunks(values: list, size: int = 1000):
         yield values[start : start + size]
 
 
-PERMANENT_ERRORS = (ValidationError, ValueError, KeyError, TypeError)
+# Malformed input fails at once; anything else (a bug, the database) is retried first.
+PERMANENT_ERRORS = (ValidationError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 def reconcile_batch(
@@ -233,7 +235,8 @@ def _summarise_runs(session: Session, training: Training) -> None:
     ends = [r.ended_at for r in runs if r.ended_at is not None]
     training.actual_start = min(starts) if starts else None
     training.actual_end = max(ends) if ends else None
-    latest = max(runs, key=lambda r: (r.started_at is not None, r.started_at or utcnow(), r.uuid), default=None)
+    never = datetime.min.replace(tzinfo=UTC)
+    latest = max(runs, key=lambda r: (r.started_at or never, r.uuid), default=None)
     training.zoom_uuid = latest.uuid if latest else training.zoom_uuid
 
 

@@ -346,3 +346,8 @@ def test_exactly_twelve_meeting_events():
 def test_meeting_events_agree_with_worker_handlers():
     # one rule in two places: intake's `handled` and the worker's dispatch table must agree
     assert set(MEETING_EVENTS) == set(HANDLERS)
+
+
+def test_a_meeting_id_too_long_to_parse_is_no_meeting_id():
+    body = json.dumps({"event": "meeting.started", "payload": {"object": {"id": "9" * 5000}}}).encode()
+    assert read_envelope(body).meeting_id is None
