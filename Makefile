@@ -25,6 +25,7 @@ migrate: $(STAMP)
 ## test: lint, then unit, integration (real Redis and PostgreSQL) and end-to-end tests
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UTCDateTime
@@ -57,6 +57,6 @@ class Attendance(Base):
     email: Mapped[str] = mapped_column(String(320), default="")
     first_join_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_leave_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attended_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    attended_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     # [[join iso, leave iso or null], ...] after union: what the time line shows.
     intervals: Mapped[list] = mapped_column(JSON, default=list)

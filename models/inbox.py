@@ -35,3 +35,5 @@ class InboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After a failed attempt: when the retry is due (the sweeper leaves it to RQ's retry until then).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,6 +18,6 @@ def replay_events(uow: UnitOfWork, event_ids: list[int] | None = None, status: s
     query = query.where(InboxEvent.id.in_(event_ids)) if event_ids else query.where(InboxEvent.status == status)
     meetings = set()
     for event in uow.session.scalars(query):
-        event.status, event.attempts, event.processed_at = "pending", 0, None
+        event.status, event.attempts, event.processed_at, event.next_attempt_at = "pending", 0, None, None
         meetings.add(event.meeting_id)
     return meetings

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from redis import Redis
 from rq import Queue, Retry
@@ -21,8 +22,16 @@ RECONCILE_QUEUE = "reconcile"
 MAINTENANCE_QUEUE = "maintenance"
 QUEUE_NAMES = (RECONCILE_QUEUE, MAINTENANCE_QUEUE)
 
-# Backoff between attempts of a reconcile job that left events to retry.
-RECONCILE_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+# Backoff between attempts of a reconcile job that left events to retry (seconds).
+RETRY_INTERVALS = (5, 30, 120, 600)
+RECONCILE_RETRY = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """When the next try of an event that failed `attempts` times is due."""
+    return timedelta(seconds=RETRY_INTERVALS[min(attempts, len(RETRY_INTERVALS)) - 1])
+
+
 RECONCILE_TIMEOUT = 600
 # A queued marker outlives no job: if its job vanished (Redis flushed, enqueue
 # interrupted), the sweeper notices and queues again.

@@ -18,7 +18,7 @@ from models.database import insert_ignoring_duplicates, lock_meeting
 from webhook.schemas import parse_meeting_event
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
-from workers.queues import release_marker
+from workers.queues import release_marker, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,19 @@ def reconcile_meeting(meeting_id: int) -> dict[str, int]:
     totals: Counter = Counter()
     tried: set[int] = set()  # an event that failed is retried by the next job run, not the next batch
     while True:
-        with svc.unit_of_work() as uow:
-            lock_meeting(uow.session, meeting_id)
-            outcome = reconcile_batch(uow.session, meeting_id, svc.settings, skip=tried)
-            uow.commit()
+        try:
+            with svc.unit_of_work() as uow:
+                lock_meeting(uow.session, meeting_id)
+                outcome = reconcile_batch(uow.session, meeting_id, svc.settings, skip=tried)
+                uow.commit()
+        except Exception as exc:
+            # The batch as a whole failed (after its per-event savepoints): charge every event
+            # of it an attempt, in a transaction of its own, so none can block the meeting forever.
+            with svc.unit_of_work() as uow:
+                lock_meeting(uow.session, meeting_id)
+                charge_batch(uow.session, meeting_id, svc.settings, tried, exc)
+                uow.commit()
+            raise
         tried.update(outcome.retry_ids)
         totals.update(outcome.counts)
         if outcome.fetched < svc.settings.reconcile_batch_size:
@@ -112,6 +121,7 @@ class _Outcomes:
                 status="pending" if retry else "failed",
                 attempts=attempts,
                 last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                next_attempt_at=utcnow() + retry_delay(attempts) if retry else None,
             )
         )
         self.counts["retry" if retry else "failed"] += 1
@@ -123,14 +133,19 @@ class _Outcomes:
             session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id.in_(chunk))
-                .values(status="processed", processed_at=now, last_error=None)
+                .values(status="processed", processed_at=now, last_error=None, next_attempt_at=None)
                 .execution_options(synchronize_session=False)
             )
         for error in self.errors:
             session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id == error["event_id"])
-                .values(status=error["status"], attempts=error["attempts"], last_error=error["last_error"])
+                .values(
+                    status=error["status"],
+                    attempts=error["attempts"],
+                    last_error=error["last_error"],
+                    next_attempt_at=error["next_attempt_at"],
+                )
                 .execution_options(synchronize_session=False)
             )
 
@@ -204,6 +219,13 @@ def reconcile_batch(
     if dirty_attendance:
         outcomes.counts["attendance_rows"] += write_attendance(session, training)
     return BatchOutcome(len(rows), outcomes.counts, tuple(outcomes.retry_ids))
+
+
+def charge_batch(session: Session, meeting_id: int, settings: Settings, skip: set[int], exc: Exception) -> None:
+    outcomes = _Outcomes(settings)
+    for row in _pending(session, meeting_id, settings.reconcile_batch_size, skip):
+        outcomes.fail(row, exc, permanent=False)
+    outcomes.write(session, utcnow())
 
 
 def _insert_facts(session: Session, facts: list[tuple[_Row, list[dict]]], outcomes: _Outcomes) -> None:

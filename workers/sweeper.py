@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import InboxEvent, utcnow
 from service.services import services
@@ -12,7 +12,11 @@ from workers.queues import ensure_reconcile
 
 
 def sweep_inbox() -> int:
-    """RQ cron job: queue a reconcile for every meeting with events pending longer than the threshold."""
+    """RQ cron job: queue a reconcile for every meeting with events overdue by more than the threshold.
+
+    An event is due when it arrived, or after a failed try when its backoff ends;
+    until then RQ's own retry is in charge, and the sweeper must not hurry it.
+    """
     svc = services()
     cutoff = utcnow() - timedelta(seconds=svc.settings.sweep_after_seconds)
     with svc.unit_of_work() as uow:
@@ -21,7 +25,7 @@ def sweep_inbox() -> int:
                 select(InboxEvent.meeting_id)
                 .where(
                     InboxEvent.status == "pending",
-                    InboxEvent.received_at < cutoff,
+                    func.coalesce(InboxEvent.next_attempt_at, InboxEvent.received_at) < cutoff,
                     InboxEvent.meeting_id.is_not(None),
                 )
                 .distinct()

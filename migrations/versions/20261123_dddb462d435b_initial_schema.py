@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbox_events')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_inbox_events_dedupe_key'))
     )
@@ -129,7 +130,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('first_join_time', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_leave_time', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attended_seconds', sa.Integer(), nullable=False),
+    sa.Column('attended_seconds', sa.BigInteger(), nullable=False),
     sa.Column('intervals', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['training_id'], ['trainings.id'], name=op.f('fk_attendance_training_id_trainings')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_attendance_user_id_users')),
