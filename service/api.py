@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, jsonify, request
 from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError
 
 from service import lms
 from service.api_schemas import (
@@ -44,6 +45,12 @@ def service_error(exc: ServiceError):
     if exc.fields:
         body["fields"] = exc.fields
     return jsonify(body), exc.status
+
+
+@bp.errorhandler(IntegrityError)
+def integrity_error(_exc: IntegrityError):
+    """Two requests raced past the service layer's checks; the database's unique index decided."""
+    return jsonify(error="conflicts with existing data (e.g. the same email or meeting at once)"), 409
 
 
 @bp.errorhandler(ValidationError)

@@ -166,3 +166,13 @@ def test_attendance_of_a_training_without_events_lists_registrants_at_zero(clien
         ],
         "unmatched": [],
     }
+
+
+def test_a_race_past_the_duplicate_check_is_409_not_500(client, monkeypatch):
+    from service import lms
+
+    assert post(client, "/users", {"email": "ann@example.org", "name": "Ann"}).status_code == 201
+    # As if a concurrent request had checked before the first one committed.
+    monkeypatch.setattr(lms, "find_user_by_email", lambda uow, email: None)
+    response = post(client, "/users", {"email": "Ann@example.org", "name": "Ann twin"})
+    assert response.status_code == 409
