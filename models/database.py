@@ -52,6 +52,13 @@ def lock_meeting(session: Session, meeting_id: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": meeting_id})
 
 
+def chunks(values, size: int = 1000):
+    """Slices of at most `size`: keeps IN lists and executemany batches within every driver's limits."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def insert_ignoring_duplicates(session: Session, model, values: dict | list[dict], conflict_column: str):
     """INSERT that skips rows whose `conflict_column` value already exists.
 

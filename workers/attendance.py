@@ -16,9 +16,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import Attendance, MeetingInstance, ParticipantEvent, Registrant, Training, User
+from models.database import chunks
 from workers.intervals import Interval, person_intervals, union
-
-IN_CLAUSE_CHUNK = 500
 
 
 @dataclass
@@ -58,12 +57,6 @@ def _first(values: set[str]) -> str:
     return min(values) if values else ""
 
 
-def _chunks(values: Iterable, size: int = IN_CLAUSE_CHUNK):
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _group_sessions(facts: Iterable[ParticipantEvent]) -> dict[tuple[str, str], _Session]:
     sessions: dict[tuple[str, str], _Session] = defaultdict(_Session)
     for fact in facts:
@@ -85,13 +78,13 @@ def _user_lookups(session: Session, training: Training, sessions: Iterable[_Sess
     emails = set().union(*(s.emails for s in sessions)) if sessions else set()
     zoom_ids = set().union(*(s.zoom_user_ids for s in sessions)) if sessions else set()
     by_email: dict[str, int] = {}
-    for chunk in _chunks(emails):
+    for chunk in chunks(emails):
         for user_id, email in session.execute(
             select(User.id, func.lower(User.email)).where(func.lower(User.email).in_(chunk))
         ):
             by_email[email] = user_id
     by_zoom_id: dict[str, int] = {}
-    for chunk in _chunks(zoom_ids):
+    for chunk in chunks(zoom_ids):
         by_zoom_id.update(session.execute(select(User.zoom_user_id, User.id).where(User.zoom_user_id.in_(chunk))).all())
     return by_registrant, by_email, by_zoom_id
 
@@ -207,7 +200,7 @@ def write_attendance(session: Session, training: Training) -> int:
     if updates:
         session.execute(update(Attendance), updates)
     stale = [row.id for row in existing.values()]
-    for chunk in _chunks(stale):
+    for chunk in chunks(stale):
         session.execute(delete(Attendance).where(Attendance.id.in_(chunk)))
     return len(inserts) + len(updates) + len(stale)
 

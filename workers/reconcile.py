@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import InboxEvent, MeetingInstance, ParticipantEvent, Training, utcnow
-from models.database import insert_ignoring_duplicates, lock_meeting
+from models.database import chunks, insert_ignoring_duplicates, lock_meeting
 from webhook.schemas import parse_meeting_event
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
@@ -129,7 +129,7 @@ class _Outcomes:
             self.retry_ids.append(row.id)
 
     def write(self, session: Session, now) -> None:
-        for chunk in _chunks(self.processed):
+        for chunk in chunks(self.processed):
             session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id.in_(chunk))
@@ -148,11 +148,6 @@ class _Outcomes:
                 )
                 .execution_options(synchronize_session=False)
             )
-
-
-def _chunks(values: list, size: int = 1000):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 # Malformed input fails at once; anything else (a bug, the database) is retried first.
@@ -177,7 +172,7 @@ def reconcile_batch(
     now = utcnow()
     if training is None:
         # Kept for when a training links this meeting (the LMS API re-queues them then).
-        for chunk in _chunks([row.id for row in rows]):
+        for chunk in chunks([row.id for row in rows]):
             session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id.in_(chunk))
@@ -230,7 +225,7 @@ def charge_batch(session: Session, meeting_id: int, settings: Settings, skip: se
 
 def _insert_facts(session: Session, facts: list[tuple[_Row, list[dict]]], outcomes: _Outcomes) -> None:
     """One multi-row INSERT .. ON CONFLICT DO NOTHING per chunk; if a chunk fails, event by event."""
-    for chunk in _chunks(facts):
+    for chunk in chunks(facts):
         unique = {value["fact_key"]: value for _, values in chunk for value in values}
         try:
             with session.begin_nested():
