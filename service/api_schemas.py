@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from models import MEETING_TYPES, THEME_MAX_LENGTH
 from webhook.schemas import MAX_MEETING_NUMBER
+from workers.field_rules import is_iana_timezone
 
 
 def iso_z(value: datetime | None) -> str | None:
@@ -59,10 +59,8 @@ class TrainingIn(_Strict):
 
     @validates("timezone")
     def _iana(self, value: str, **kwargs) -> None:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError("Not a known IANA time zone.") from exc
+        if not is_iana_timezone(value):
+            raise ValidationError("Not a known IANA time zone.")
 
     @validates("theme")
     def _not_blank(self, value: str, **kwargs) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 RECURRING_TYPES = frozenset({3, 8, 6, 9})
 PMI_TYPES = frozenset({4})
@@ -88,8 +89,19 @@ def _usable(attribute: str, value: Any) -> bool:
     if attribute == "duration":
         return isinstance(value, int) and not isinstance(value, bool) and value > 0
     if attribute == "timezone":
-        return isinstance(value, str) and value != ""
+        return is_iana_timezone(value)
     return False
+
+
+def is_iana_timezone(name: Any) -> bool:
+    """The one check of a time zone name, for Zoom's values and the LMS API's alike."""
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 STATUS_RANK = {"not_started": 0, "started": 1, "cancelled": 2, "completed": 3}

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -59,23 +58,11 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
             stamps["sync_issue"] = list(stamp)
             training.field_stamps = stamps
         return
-    if "timezone" in changed and not _known_timezone(changed["timezone"]):
-        changed = {k: v for k, v in changed.items() if k != "timezone"}
     for change in field_rules.accepted_changes(changed, stamp, stamps):
         value = change.value[:THEME_MAX_LENGTH] if change.attribute == "theme" else change.value
         setattr(training, change.attribute, value)
         stamps[change.attribute] = list(stamp)
     training.field_stamps = stamps
-
-
-def _known_timezone(name: Any) -> bool:
-    if not isinstance(name, str) or not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _instance(ctx: Context, event: dict[str, Any]) -> MeetingInstance:

@@ -320,3 +320,8 @@ def test_final_status_independent_of_event_order():
         for reported in events:
             status = later_status(status, reported)
         assert status == "cancelled"
+
+
+def test_an_unknown_time_zone_from_zoom_is_not_applied():
+    changed = {"timezone": "Mars/Olympus_Mons", "duration": 45}
+    assert accepted_changes(changed, STAMP, {}) == [FieldChange("duration", 45)]
