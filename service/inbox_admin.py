@@ -1,8 +1,8 @@
-"""Operator actions on the webhook inbox: replay what failed."""
+"""Actions on the webhook inbox taken from the LMS side: replay what failed, apply what waited for a link."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import InboxEvent
 from service.unit_of_work import UnitOfWork
@@ -21,3 +21,13 @@ def replay_events(uow: UnitOfWork, event_ids: list[int] | None = None, status: s
         event.status, event.attempts, event.processed_at, event.next_attempt_at = "pending", 0, None, None
         meetings.add(event.meeting_id)
     return meetings
+
+
+def requeue_unmatched(uow: UnitOfWork, meeting_id: int) -> int:
+    """A training now links this meeting: its earlier events become pending again."""
+    result = uow.session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.meeting_id == meeting_id, InboxEvent.status == "unmatched")
+        .values(status="pending", processed_at=None)
+    )
+    return result.rowcount or 0

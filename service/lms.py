@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from models import Academy, Attendance, Registrant, Training, User
 from models.database import lock_meeting
 from service.errors import Conflict, Invalid, NotFound
+from service.inbox_admin import requeue_unmatched
 from service.unit_of_work import UnitOfWork
-from workers.reconcile import requeue_unmatched
 
 # Fields that sync both ways: an LMS value is stamped with the time it was set,
 # so an older Zoom change delivered later cannot overwrite it.
@@ -97,7 +97,7 @@ def create_training(uow: UnitOfWork, data: dict[str, Any], follow_ups: FollowUps
     uow.session.flush()
     if meeting_id is not None:
         # Events that came before the link were kept as `unmatched`; apply them now.
-        requeue_unmatched(uow.session, meeting_id)
+        requeue_unmatched(uow, meeting_id)
         follow_ups.reconcile_meetings.append(meeting_id)
     return training
 

@@ -255,13 +255,3 @@ def _summarise_runs(session: Session, training: Training) -> None:
     never = datetime.min.replace(tzinfo=UTC)
     latest = max(runs, key=lambda r: (r.started_at or never, r.uuid), default=None)
     training.zoom_uuid = latest.uuid if latest else training.zoom_uuid
-
-
-def requeue_unmatched(session: Session, meeting_id: int) -> int:
-    """A training now links this meeting: its earlier events become pending again."""
-    result = session.execute(
-        update(InboxEvent)
-        .where(InboxEvent.meeting_id == meeting_id, InboxEvent.status == "unmatched")
-        .values(status="pending", processed_at=None)
-    )
-    return result.rowcount or 0
