@@ -2,7 +2,7 @@
 
 from models.attendance import Attendance, MeetingInstance, ParticipantEvent
 from models.base import Base, utcnow
-from models.inbox import INBOX_STATUSES, InboxEvent
+from models.inbox import InboxEvent
 from models.lms import (
     MEETING_TYPES,
     THEME_MAX_LENGTH,
@@ -17,7 +17,6 @@ __all__ = [
     "Academy",
     "Attendance",
     "Base",
-    "INBOX_STATUSES",
     "InboxEvent",
     "MEETING_TYPES",
     "MeetingInstance",

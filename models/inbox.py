@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UTCDateTime, utcnow
 
-INBOX_STATUSES = ("pending", "processed", "failed", "ignored", "unmatched")
-
 
 class InboxEvent(Base):
     __tablename__ = "inbox_events"
@@ -30,6 +28,7 @@ class InboxEvent(Base):
     participant_uuid: Mapped[str | None] = mapped_column(String(128))
     raw_body: Mapped[bytes] = mapped_column(LargeBinary)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # pending -> processed | failed; ignored (a type we do not act on); unmatched (no training links it yet)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -151,9 +151,9 @@ def attendance_report(uow: UnitOfWork, training_id: int) -> AttendanceReport:
     items = []
     for _registrant, user in list_registrants(uow, training_id):
         items.append(_attendance_item(user.id, user.email, by_user.pop(user.id, None)))
+    emails = dict(uow.session.execute(select(User.id, User.email).where(User.id.in_(list(by_user)))).all())
     for user_id, row in sorted(by_user.items()):
-        user = uow.session.get(User, user_id)
-        items.append(_attendance_item(user_id, user.email if user else row.email, row))
+        items.append(_attendance_item(user_id, emails.get(user_id, row.email), row))
     unmatched = [
         {"name": row.name, "email": row.email or None, "attended_seconds": row.attended_seconds}
         for row in sorted((r for r in rows if r.user_id is None), key=lambda r: r.identity_key)

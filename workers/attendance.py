@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import Attendance, MeetingInstance, ParticipantEvent, Registrant, Training, User
 from models.database import chunks
-from workers.intervals import Interval, person_intervals, union
+from workers.intervals import Interval, person_intervals, total_seconds, union
 
 
 @dataclass
@@ -164,7 +164,7 @@ def _row_values(person: _Person) -> dict:
         email=person.email[:320],
         first_join_time=intervals[0].start if intervals else None,
         last_leave_time=intervals[-1].end if intervals else None,
-        attended_seconds=sum(i.seconds for i in intervals),
+        attended_seconds=total_seconds(intervals),
         intervals=[[i.start.isoformat(), i.end.isoformat() if i.end else None] for i in intervals],
     )
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 RECONCILE_QUEUE = "reconcile"
@@ -68,9 +69,11 @@ def ensure_reconcile(redis: Redis, meeting_id: int) -> str | None:
     """For the sweeper: queue a job unless the marked one is really still waiting in Redis."""
     marked = redis.get(marker_key(meeting_id))
     if marked:
-        job = Job.fetch(marked.decode(), connection=redis) if Job.exists(marked.decode(), connection=redis) else None
-        if job is not None and job.get_status() in LIVE_STATUSES:
-            return None
+        try:
+            if Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES:
+                return None
+        except NoSuchJobError:
+            pass  # the marker outlived its job: queue a new one
     job_id = reconcile_job_id(meeting_id)
     redis.set(marker_key(meeting_id), job_id, ex=MARKER_TTL_SECONDS)
     _enqueue_reconcile(redis, meeting_id, job_id)
