@@ -8,51 +8,26 @@ them into the project. When they are absent every test here is skipped, with the
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from marshmallow import ValidationError
 
+from tests.conformance.shared import EVENTS_SPEC, MISSING, PAYLOADS, VECTORS, absent, load_json
 from webhook.envelope import MEETING_EVENTS, read_envelope
 from webhook.schemas import parse_meeting_event
 from webhook.signature import SignatureError, encrypt_token, sign, verify
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("ZOOM_SHARED_DIR") or ROOT.parent / "shared" / "zoom").resolve()
-PAYLOADS = SHARED / "payloads"
-VECTORS = SHARED / "signature_test_vectors.json"
-EVENTS_SPEC = SHARED / "ZoomMeetingEventsSpec.json"
-MISSING = "documents-missing"
 HANDLED_EVENTS = sorted(MEETING_EVENTS)
 # Zoom's sample app publishes its bodies with `{PLACEHOLDER}` values instead of real ones.
 PLACEHOLDER = re.compile(r"^\{[A-Z_]+\}$")
 
 
-def _absent() -> str | None:
-    if not SHARED.is_dir():
-        return f"Zoom's published documents not found at {SHARED} (set ZOOM_SHARED_DIR)"
-    return None
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_documents() -> Path:
-    reason = _absent()
-    if reason:
-        pytest.skip(reason)
-    return SHARED
-
-
-def _load_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _vectors(kind: str) -> list:
-    if _absent() or not VECTORS.is_file():
+    if absent() or not VECTORS.is_file():
         return [MISSING]
-    vectors = _load_json(VECTORS)["vectors"]
+    vectors = load_json(VECTORS)["vectors"]
     key = "raw_body_utf8" if kind == "signature" else "url_validation_plainToken"
     return [v for v in vectors if key in v] or [MISSING]
 
@@ -67,7 +42,7 @@ def _vector_id(vector) -> str:
 
 
 def _payload_files() -> list:
-    if _absent() or not PAYLOADS.is_dir():
+    if absent() or not PAYLOADS.is_dir():
         return [MISSING]
     files = [
         p.name
@@ -197,7 +172,7 @@ def test_payloads_cover_every_handled_event():
 
 @pytest.fixture(scope="module")
 def webhooks(shared_documents):
-    spec = _load_json(EVENTS_SPEC)
+    spec = load_json(EVENTS_SPEC)
     assert spec["openapi"].startswith("3.1")
     return spec["webhooks"]
 
