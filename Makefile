@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint migrate clean
+.PHONY: venv run demo sim test lint migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,14 @@ venv: $(STAMP)
 ## run: the service on embedded defaults (SQLite and an embedded Redis under instance/)
 run: $(STAMP)
 	$(PY) -m service.local_run
+
+## demo: the service, a simulated Zoom and a meeting's life in one command (`--once` via DEMO_ARGS stops after)
+demo: $(STAMP)
+	$(PY) -m demo $(DEMO_ARGS)
+
+## sim: a standalone Zoom simulator on port 9100 (SIM_ARGS="--help" lists its flags)
+sim: $(STAMP)
+	$(PY) -m zoomsim $(SIM_ARGS)
 
 ## migrate: apply migrations to DATABASE_URL (default: SQLite under instance/)
 migrate: $(STAMP)

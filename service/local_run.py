@@ -41,14 +41,19 @@ def _die_with_parent() -> None:
         pass
 
 
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP end the launcher as Ctrl-C does, so its children are stopped too."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGHUP, _stop_on_sigterm)
+
+
 def _stop_on_sigterm(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    signal.signal(signal.SIGHUP, _stop_on_sigterm)
-    env = dict(os.environ)
+def service_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment `make run` gives the Procfile's processes: the caller's, plus development defaults."""
+    env = dict(os.environ if base is None else base)
     env.setdefault("PORT", "5000")
     env.setdefault("ZOOM_WEBHOOK_SECRET_TOKEN", "dev-webhook-secret-" + secrets.token_hex(4))
     env.setdefault("API_TOKEN", "dev-api-token-" + secrets.token_hex(4))
@@ -57,9 +62,14 @@ def main() -> int:
     settings = load_settings(env)
     if settings.uses_embedded_redis:
         env["REDIS_URL"] = "unix://" + embedded_redis_socket(settings)
+    return env
+
+
+def start_service(env: dict[str, str]) -> list[subprocess.Popen]:
+    """Run the Procfile's `release`, then start its `web` and `worker` lines."""
     entries = procfile()
     subprocess.run(["bash", "-c", entries["release"]], cwd=ROOT, env=env, check=True)
-    children = [
+    return [
         subprocess.Popen(
             ["bash", "-c", "exec " + entries[name]],
             cwd=ROOT,
@@ -69,31 +79,49 @@ def main() -> int:
         )
         for name in ("web", "worker")
     ]
-    url = f"http://127.0.0.1:{env['PORT']}"
-    print(
-        f"\nzoomsync is running at {url}\n"
-        f"  webhook:  POST {url}/webhooks/zoom   (ZOOM_WEBHOOK_SECRET_TOKEN={env['ZOOM_WEBHOOK_SECRET_TOKEN']})\n"
-        f"  LMS API:  {url}/api/v1/...          (Authorization: Bearer {env['API_TOKEN']})\n"
-        f"  database: {settings.database_url}\n"
-        f"  redis:    {shlex.quote(env['REDIS_URL'])}\n"
-        "Ctrl-C stops it.\n",
-        flush=True,
-    )
+
+
+def stop_service(children: list[subprocess.Popen]) -> int:
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    return max((child.returncode or 0) for child in children)
+
+
+def wait_while_running(children: list[subprocess.Popen]) -> None:
+    """Until Ctrl-C, SIGTERM, or one of the processes exits."""
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+
+
+def main() -> int:
+    stop_on_signals()
+    env = service_env()
+    children = start_service(env)
+    url = f"http://127.0.0.1:{env['PORT']}"
+    print(
+        f"\nzoomsync is running at {url}\n"
+        f"  webhook:  POST {url}/webhooks/zoom   (ZOOM_WEBHOOK_SECRET_TOKEN={env['ZOOM_WEBHOOK_SECRET_TOKEN']})\n"
+        f"  LMS API:  {url}/api/v1/...          (Authorization: Bearer {env['API_TOKEN']})\n"
+        f"  database: {load_settings(env).database_url}\n"
+        f"  redis:    {shlex.quote(env['REDIS_URL'])}\n"
+        "Ctrl-C stops it.\n",
+        flush=True,
+    )
+    try:
+        wait_while_running(children)
     finally:
-        for child in children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-    return max((child.returncode or 0) for child in children)
+        code = stop_service(children)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,0 +1,235 @@
+"""`make demo` (`python -m demo`): the service as `make run` starts it, a simulated Zoom, and a meeting's life.
+
+1. Starts the Zoom simulator on a free port, sending its webhooks to the service.
+2. Starts the service on embedded defaults (the Procfile's release, web, worker).
+3. Has Zoom validate the webhook endpoint, schedules a meeting in Zoom through
+   Zoom's API, creates the training, its organizer and learners in the LMS,
+   and registers the learners on both sides.
+4. Renames the meeting in Zoom's web portal, then plays the meeting: a learner on
+   two devices, one who rejoins, one whose leave event Zoom loses, a guest.
+5. Waits for the worker and prints the training and its attendance next to what
+   Zoom itself counted, then where to look. Ctrl-C stops it (`--once`: at once).
+
+Until outbound sync lands (issue 4) the demo plays the part of the connected
+LMS on Zoom's side itself: it creates the meeting and the Zoom registrations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from config import load_settings
+from service.broker import stop_embedded_redis
+from service.local_run import service_env, start_service, stop_on_signals, stop_service, wait_while_running
+from zoomsim.config import SimConfig, default_spec_dir
+from zoomsim.server import serve_in_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+LEARNERS = [
+    ("ada.lovelace@example.org", "Ada", "Lovelace"),
+    ("grace.hopper@example.org", "Grace", "Hopper"),
+    ("alan.turing@example.org", "Alan", "Turing"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"demo: timed out waiting for {what}")
+
+
+class Lms:
+    def __init__(self, base: str, token: str) -> None:
+        self.base = f"{base}/api/v1"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, **body: Any) -> dict[str, Any]:
+        response = self.http.request(method, self.base + path, json=body or None, timeout=10)
+        if response.status_code >= 400:
+            raise SystemExit(f"demo: LMS {method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+
+def run_demo(lms: Lms, zoom) -> dict[str, Any]:
+    cfg = zoom.sim.config
+    token = zoom.control.s2s_token(cfg.s2s_client_id, cfg.s2s_client_secret, cfg.account_id)
+    zoom_api = requests.Session()
+    zoom_api.headers["Authorization"] = f"Bearer {token}"
+
+    def zoom_call(method: str, path: str, **body: Any) -> dict[str, Any]:
+        response = zoom_api.request(method, f"{zoom.url}/v2{path}", json=body or None, timeout=10)
+        if response.status_code >= 400:
+            raise SystemExit(f"demo: Zoom {method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else {}
+
+    host = zoom_call("GET", "/users/me")
+    meeting = zoom_call(
+        "POST",
+        "/users/me/meetings",
+        topic="Safety basics",
+        type=2,
+        start_time="2026-12-01T09:00:00Z",
+        duration=60,
+        timezone="Europe/Berlin",
+        settings={"approval_type": 0},
+    )
+    academy = lms.call("POST", "/academies", name="Demo Academy")
+    organizer = lms.call("POST", "/users", email=host["email"], name=host["display_name"], zoom_user_id=host["id"])
+    training = lms.call(
+        "POST",
+        "/trainings",
+        academy_id=academy["id"],
+        theme="Safety basics",
+        start_time="2026-12-01T09:00:00Z",
+        duration=60,
+        timezone="Europe/Berlin",
+        meeting_type="meeting",
+        organizer_id=organizer["id"],
+        zoom_meeting_id=meeting["id"],
+    )
+    for email, first, last in LEARNERS:
+        user = lms.call("POST", "/users", email=email, name=f"{first} {last}")
+        lms.call("POST", f"/trainings/{training['id']}/registrants", user_id=user["id"])
+        zoom_call("POST", f"/meetings/{meeting['id']}/registrants", email=email, first_name=first, last_name=last)
+    print(f"Zoom meeting {meeting['id']} scheduled; LMS training {training['id']} linked, 3 learners registered.")
+
+    zoom.control.edit_meeting(meeting["id"], topic="Safety basics (2026 edition)", duration=75)
+    print("Renamed in Zoom's web portal and made 75 minutes long: Zoom sends meeting.updated.")
+    played = zoom.control.play(
+        meeting["id"],
+        {
+            "start": "2026-12-01T09:00:00Z",
+            "end_after": 75 * 60,
+            "host_joins": True,
+            "participants": [
+                {  # a laptop and, for ten minutes, a phone as well
+                    "name": "Ada Lovelace",
+                    "email": LEARNERS[0][0],
+                    "sessions": [{"join": 60, "leave": 3600}, {"join": 600, "leave": 1200}],
+                },
+                {  # drops out for a quarter of an hour
+                    "name": "Grace Hopper",
+                    "email": LEARNERS[1][0],
+                    "sessions": [{"join": 120, "leave": 1500}, {"join": 2400}],
+                },
+                {  # Zoom never sends this leave; its report still knows it
+                    "name": "Alan Turing",
+                    "email": LEARNERS[2][0],
+                    "sessions": [{"join": 300, "leave": 2100, "lose_leave": True}],
+                },
+                {"name": "A guest without an account", "email": "", "sessions": [{"join": 900, "leave": 1800}]},
+            ],
+        },
+    )
+    zoom.control.wait_for_webhooks(60)
+    sent = zoom.control.deliveries()
+    print(f"Zoom delivered {len(sent)} webhooks; answers: {sorted({d['status'] for d in sent})}.")
+
+    def settled():
+        got = lms.call("GET", f"/trainings/{training['id']}")
+        if got["status"] != "completed" or got["theme"] != "Safety basics (2026 edition)":
+            return None
+        report = lms.call("GET", f"/trainings/{training['id']}/attendance")
+        seen = {item["email"] for item in report["items"]}
+        return (got, report) if {email for email, _, _ in LEARNERS} <= seen else None
+
+    got, report = wait_until(settled, "the worker to reconcile the meeting")
+    return {"training": got, "attendance": report, "zoom_attendance": played["attendance"]}
+
+
+def show(result: dict[str, Any]) -> None:
+    training = result["training"]
+    print(
+        f"\nTraining {training['id']}: {training['theme']!r}, {training['status']}, "
+        f"{training['duration']} min, started {training['actual_start']}, ended {training['actual_end']}"
+    )
+    print(f"{'participant':<34}{'LMS minutes':>12}{'Zoom minutes':>14}")
+    zoom = result["zoom_attendance"]
+    for item in result["attendance"]["items"]:
+        print(f"{item['email']:<34}{item['attended_seconds'] / 60:>12.1f}{zoom.get(item['email'], 0) / 60:>14.1f}")
+    for guest in result["attendance"]["unmatched"]:
+        print(f"{guest['name'] + ' (guest)':<34}{guest['attended_seconds'] / 60:>12.1f}")
+    print(
+        "Alan's leave event never came, so the live events count him until the end; Zoom's participant\n"
+        "report knows better, and pulling it after the meeting (outbound sync, issue 4) will correct it."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description="The whole LMS-Zoom loop, on a simulated Zoom")
+    parser.add_argument("--once", action="store_true", help="stop after printing the result")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    stop_on_signals()
+    base_env = dict(os.environ)
+    embedded_redis = not base_env.get("REDIS_URL")
+    if not base_env.get("DATABASE_URL"):
+        # A fresh SQLite database of its own each time, beside (not in) the one `make run` uses.
+        instance = Path(base_env.get("INSTANCE_DIR") or ROOT / "instance" / "demo")
+        instance.mkdir(parents=True, exist_ok=True)
+        (instance / "zoomsync.db").unlink(missing_ok=True)
+        base_env["INSTANCE_DIR"] = str(instance)
+    base_env.setdefault("SWEEP_INTERVAL_SECONDS", "2")
+    env = service_env(base_env)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    zoom = serve_in_thread(
+        SimConfig(
+            control=True,
+            webhook_urls=(f"{base}/webhooks/zoom",),
+            webhook_secret=env["ZOOM_WEBHOOK_SECRET_TOKEN"].split(",")[0],
+            retry_scale=0.01,
+            spec_dir=default_spec_dir(),
+        ),
+        port=int(env.get("ZOOMSIM_PORT") or free_port()),
+    )
+    print(f"Zoom simulator at {zoom.url} ({zoom.sim.describe()})", flush=True)
+    children = start_service(env)
+    try:
+        wait_until(lambda: requests.get(f"{base}/healthz", timeout=1).ok, "the service to answer")
+        validation = zoom.control.call("POST", "/webhooks/validate")["results"][f"{base}/webhooks/zoom"]
+        print(f"Zoom validated the webhook endpoint: {validation['valid']}", flush=True)
+        result = run_demo(Lms(base, env["API_TOKEN"]), zoom)
+        show(result)
+        print(
+            f"\nWhere to look:\n"
+            f"  LMS API     {base}/api/v1/trainings/{result['training']['id']} and .../attendance"
+            f"  (Authorization: Bearer {env['API_TOKEN']})\n"
+            f"  Zoom        {zoom.url}/_sim/state, /_sim/meetings/<id>, /_sim/webhooks, /_sim/requests\n"
+            f"  database    {load_settings(env).database_url}\n"
+            "  admin pages arrive with issue 6.\n",
+            flush=True,
+        )
+        if not args.once:
+            print("Ctrl-C stops the demo.", flush=True)
+            wait_while_running(children)
+    finally:
+        stop_service(children)
+        zoom.stop()
+        if embedded_redis:
+            stop_embedded_redis(load_settings(env).instance_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

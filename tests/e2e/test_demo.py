@@ -1,0 +1,41 @@
+"""`make demo` runs the whole loop on a fresh instance: the service, the Zoom simulator and a meeting's life."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_procfile import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_plays_a_meeting_and_prints_matching_attendance(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "ZOOM_WEBHOOK_SECRET_TOKEN")}
+    env.update(
+        PORT=str(free_port()),
+        INSTANCE_DIR=str(tmp_path / "instance"),
+        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "demo", "--once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    out = run.stdout
+    assert "Zoom validated the webhook endpoint: True" in out
+    assert re.search(r"Training \d+: 'Safety basics \(2026 edition\)', completed, 75 min", out), out
+    rows = re.findall(r"^(\S+@example\.org)\s+(\d+\.\d)\s+(\d+\.\d)$", out, re.MULTILINE)
+    minutes = {email: (float(lms), float(zoom)) for email, lms, zoom in rows}
+    assert minutes == {
+        "ada.lovelace@example.org": (59.0, 59.0),  # two devices at once count once
+        "grace.hopper@example.org": (58.0, 58.0),  # a rejoin adds up
+        "alan.turing@example.org": (70.0, 30.0),  # the lost leave: closed at the meeting's end
+    }
+    assert re.search(r"^A guest without an account \(guest\)\s+15\.0$", out, re.MULTILINE)
