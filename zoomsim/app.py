@@ -252,7 +252,7 @@ def create_app(config: SimConfig | None = None) -> Flask:
     def not_allowed(_error):
         return jsonify(code=405, message="Method Not Allowed"), 405
 
-    log.info("zoomsim: %s", sim.describe())
+    log.log(logging.INFO if sim.validator else logging.WARNING, "zoomsim: %s", sim.describe())
     return app
 
 

@@ -9,6 +9,7 @@ description (400 code 300). Views hold the world's lock while they change it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from zoomsim.errors import ZoomError
 from zoomsim.times import zoom_time
 from zoomsim.world import APPROVED, DENIED, PENDING, Meeting, World
 
+log = logging.getLogger("zoomsim")
 bp = Blueprint("rest", __name__)
 _ENDPOINTS: dict[str, Endpoint] = {}
 KINDS = (("meeting", "meetingId"), ("webinar", "webinarId"))
@@ -68,6 +70,7 @@ def gate():
         problems = sim.validator.request_errors(request.method, endpoint.path, query, g.body, bool(raw.strip()))
         if problems:
             g.validation_errors = problems
+            log.warning("zoomsim: %s does not match Zoom's API description: %s", endpoint.name, problems)
             raise errors.validation_failed(problems)
     return None
 
