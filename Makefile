@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 ## sim: a standalone Zoom simulator on port 9100 (SIM_ARGS="--help" lists its flags)
 sim: $(STAMP)
-	$(PY) -m zoomsim $(SIM_ARGS)
+	$(PY) -m zoomsim --control $(SIM_ARGS)
 
 ## migrate: apply migrations to DATABASE_URL (default: SQLite under instance/)
 migrate: $(STAMP)

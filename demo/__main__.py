@@ -87,7 +87,7 @@ def run_demo(lms: Lms, zoom) -> dict[str, Any]:
     host = zoom_call("GET", "/users/me")
     meeting = zoom_call(
         "POST",
-        "/users/me/meetings",
+        f"/users/{host['id']}/meetings",  # a real user id, as Zoom advises for Server-to-Server apps
         topic="Safety basics",
         type=2,
         start_time="2026-12-01T09:00:00Z",

@@ -31,7 +31,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--plan", choices=("pro", "business"), help="the default account's plan (rate limits)")
     parser.add_argument("--token-ttl", type=int, help="access token lifetime in seconds (default 3600)")
     parser.add_argument("--spec-dir", type=Path, help="folder with Zoom's OpenAPI files (default ../shared/zoom)")
-    parser.add_argument("--no-control", action="store_true", help="do not serve the /_sim/ levers")
+    levers = parser.add_mutually_exclusive_group()
+    levers.add_argument("--control", action="store_true", default=None, help="serve the /_sim/ levers")
+    levers.add_argument("--no-control", dest="control", action="store_false", help="do not (the default)")
     parser.add_argument("--retry-scale", type=float, help="compress Zoom's 5/20/60-minute retry schedule")
     parser.add_argument("--seed", type=int, help="seed for ids and shuffles")
     return parser.parse_args(argv)
@@ -59,7 +61,8 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         overrides["webhook_urls"] = tuple(args.webhook_url)
     if args.redirect_uri:
         overrides["redirect_uris"] = tuple(args.redirect_uri)
-    overrides["control"] = not args.no_control
+    if args.control is not None:
+        overrides["control"] = args.control
     return SimConfig.from_env(**overrides)
 
 

@@ -11,6 +11,7 @@ Every request is logged, and whatever a request changed goes out as webhooks.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import logging
 import random
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from zoomsim.config import SimConfig
 from zoomsim.errors import ZoomError
@@ -49,12 +51,14 @@ class Simulator:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.clock = SimClock()
+        # One random source each, so a seed replays the world whatever the threads interleave.
         self.rng = random.Random(config.seed)
         self.validator = SpecValidator.load(config.spec_dir, config.strict_fields)
         self.limiter = RateLimiter()
-        self.faults = FaultPlan(self.rng)
+        self.faults = FaultPlan(random.Random(config.seed))
         self.requests: deque[dict[str, Any]] = deque(maxlen=config.log_limit)
-        self._request_ids = iter(range(1, 1 << 62))
+        self.errors: list[str] = []  # the simulator's own failures: a test should see none
+        self._request_ids = itertools.count(1)
         self._log_lock = threading.Lock()
         self.world = World(config, self.clock, self.rng)
         self.dispatcher = Dispatcher(
@@ -66,7 +70,7 @@ class Simulator:
             retry_scale=config.retry_scale,
             concurrency=config.webhook_concurrency,
             log_limit=config.log_limit,
-            rng=self.rng,
+            rng=random.Random(config.seed),
         )
 
     def reset(self) -> None:
@@ -80,6 +84,7 @@ class Simulator:
         self.limiter.reset()
         self.faults.clear()
         self.requests.clear()
+        self.errors.clear()
         self.dispatcher.clear()
         self.dispatcher.configure(
             order="in_order",
@@ -241,6 +246,19 @@ def create_app(config: SimConfig | None = None) -> Flask:
     @app.errorhandler(SimUsageError)
     def usage_error(error: SimUsageError):
         return jsonify(error=str(error)), error.status
+
+    @app.errorhandler(Exception)
+    def simulator_bug(error: Exception):
+        """A bug of the simulator, not a fault it was asked for: logged, kept, answered distinctly."""
+        if isinstance(error, HTTPException):
+            return error
+        log.exception("zoomsim: internal error on %s %s", request.method, request.path)
+        sim.errors.append(f"{request.method} {request.path}: {type(error).__name__}: {error}")
+        return (
+            jsonify(code=500, message=f"zoomsim internal error: {type(error).__name__}"),
+            500,
+            {"X-Zoomsim-Error": "1"},
+        )
 
     @app.errorhandler(404)
     def not_found(_error):

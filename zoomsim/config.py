@@ -58,18 +58,20 @@ class SimConfig:
     # Links in join_url/start_url; empty means the simulator's own address.
     public_url: str = ""
     seed: int | None = None
-    log_limit: int = 200_000
+    # How many requests, webhook bodies and delivery attempts the logs keep (the oldest go first).
+    log_limit: int = 100_000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> SimConfig:
         """`ZOOMSIM_<FIELD>` for each field (comma-separated lists, 1/true for flags)."""
         env = dict(os.environ if env is None else env)
         values: dict = {}
+        defaults = cls()
         for f in fields(cls):
             raw = env.get(f"ZOOMSIM_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
-            default = getattr(cls(), f.name)
+            default = getattr(defaults, f.name)
             if isinstance(default, bool):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif isinstance(default, tuple):

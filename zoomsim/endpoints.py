@@ -42,16 +42,12 @@ class Endpoint:
         return tuple(scope for scope in self.scopes if scope.endswith(":admin"))
 
 
-def _scopes(*names: str) -> tuple[str, ...]:
-    return names
-
-
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         "/users/{userId}",
         LIGHT,
-        _scopes(
+        (
             "user:read",
             "user:write",
             "user:read:admin",
@@ -66,7 +62,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/users/{userId}/settings",
         MEDIUM,
-        _scopes(
+        (
             "user:read",
             "user:write",
             "user:read:admin",
@@ -79,97 +75,95 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/users/{userId}/meetings",
         MEDIUM,
-        _scopes("meeting:read:admin", "meeting:read", "meeting:read:list_meetings", "meeting:read:list_meetings:admin"),
+        ("meeting:read:admin", "meeting:read", "meeting:read:list_meetings", "meeting:read:list_meetings:admin"),
     ),
     Endpoint(
         "POST",
         "/users/{userId}/meetings",
         LIGHT,
-        _scopes("meeting:write:admin", "meeting:write", "meeting:write:meeting", "meeting:write:meeting:admin"),
+        ("meeting:write:admin", "meeting:write", "meeting:write:meeting", "meeting:write:meeting:admin"),
         host_daily=True,
     ),
     Endpoint(
         "GET",
         "/users/{userId}/webinars",
         MEDIUM,
-        _scopes("webinar:read:admin", "webinar:read", "webinar:read:list_webinars", "webinar:read:list_webinars:admin"),
+        ("webinar:read:admin", "webinar:read", "webinar:read:list_webinars", "webinar:read:list_webinars:admin"),
     ),
     Endpoint(
         "POST",
         "/users/{userId}/webinars",
         LIGHT,
-        _scopes("webinar:write", "webinar:write:admin", "webinar:write:webinar", "webinar:write:webinar:admin"),
+        ("webinar:write", "webinar:write:admin", "webinar:write:webinar", "webinar:write:webinar:admin"),
         host_daily=True,
     ),
     Endpoint(
         "GET",
         "/meetings/{meetingId}",
         LIGHT,
-        _scopes("meeting:read", "meeting:read:admin", "meeting:read:meeting", "meeting:read:meeting:admin"),
+        ("meeting:read", "meeting:read:admin", "meeting:read:meeting", "meeting:read:meeting:admin"),
     ),
     Endpoint(
         "PATCH",
         "/meetings/{meetingId}",
         LIGHT,
-        _scopes("meeting:write", "meeting:write:admin", "meeting:update:meeting:admin", "meeting:update:meeting"),
+        ("meeting:write", "meeting:write:admin", "meeting:update:meeting:admin", "meeting:update:meeting"),
         host_daily=True,
     ),
     Endpoint(
         "DELETE",
         "/meetings/{meetingId}",
         LIGHT,
-        _scopes("meeting:write:admin", "meeting:write", "meeting:delete:meeting", "meeting:delete:meeting:admin"),
+        ("meeting:write:admin", "meeting:write", "meeting:delete:meeting", "meeting:delete:meeting:admin"),
     ),
     Endpoint(
         "PUT",
         "/meetings/{meetingId}/status",
         LIGHT,
-        _scopes("meeting:write:admin", "meeting:write", "meeting:update:status", "meeting:update:status:admin"),
+        ("meeting:write:admin", "meeting:write", "meeting:update:status", "meeting:update:status:admin"),
     ),
     Endpoint(
         "GET",
         "/webinars/{webinarId}",
         LIGHT,
-        _scopes("webinar:read:admin", "webinar:read", "webinar:read:webinar", "webinar:read:webinar:admin"),
+        ("webinar:read:admin", "webinar:read", "webinar:read:webinar", "webinar:read:webinar:admin"),
     ),
     Endpoint(
         "PATCH",
         "/webinars/{webinarId}",
         LIGHT,
-        _scopes("webinar:write", "webinar:write:admin", "webinar:update:webinar", "webinar:update:webinar:admin"),
+        ("webinar:write", "webinar:write:admin", "webinar:update:webinar", "webinar:update:webinar:admin"),
         host_daily=True,
     ),
     Endpoint(
         "DELETE",
         "/webinars/{webinarId}",
         LIGHT,
-        _scopes("webinar:write:admin", "webinar:write", "webinar:delete:webinar", "webinar:delete:webinar:admin"),
+        ("webinar:write:admin", "webinar:write", "webinar:delete:webinar", "webinar:delete:webinar:admin"),
     ),
     Endpoint(
         "PUT",
         "/webinars/{webinarId}/status",
         LIGHT,
-        _scopes("webinar:write:admin", "webinar:write", "webinar:update:status", "webinar:update:status:admin"),
+        ("webinar:write:admin", "webinar:write", "webinar:update:status", "webinar:update:status:admin"),
     ),
     Endpoint(
         "GET",
         "/meetings/{meetingId}/registrants",
         MEDIUM,
-        _scopes(
-            "meeting:read:admin", "meeting:read", "meeting:read:list_registrants", "meeting:read:list_registrants:admin"
-        ),
+        ("meeting:read:admin", "meeting:read", "meeting:read:list_registrants", "meeting:read:list_registrants:admin"),
     ),
     Endpoint(
         "POST",
         "/meetings/{meetingId}/registrants",
         LIGHT,
-        _scopes("meeting:write:admin", "meeting:write", "meeting:write:registrant", "meeting:write:registrant:admin"),
+        ("meeting:write:admin", "meeting:write", "meeting:write:registrant", "meeting:write:registrant:admin"),
     ),
     Endpoint(
         "PUT",
         "/meetings/{meetingId}/registrants/status",
         MEDIUM,
-        _scopes(
+        (
             "meeting:write:admin",
             "meeting:write",
             "meeting:update:registrant_status",
@@ -180,13 +174,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "DELETE",
         "/meetings/{meetingId}/registrants/{registrantId}",
         LIGHT,
-        _scopes("meeting:write:admin", "meeting:write", "meeting:delete:registrant", "meeting:delete:registrant:admin"),
+        ("meeting:write:admin", "meeting:write", "meeting:delete:registrant", "meeting:delete:registrant:admin"),
     ),
     Endpoint(
         "POST",
         "/meetings/{meetingId}/batch_registrants",
         HEAVY,
-        _scopes(
+        (
             "meeting:write",
             "meeting:write:admin",
             "meeting:write:batch_registrants",
@@ -197,21 +191,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/webinars/{webinarId}/registrants",
         MEDIUM,
-        _scopes(
-            "webinar:read:admin", "webinar:read", "webinar:read:list_registrants", "webinar:read:list_registrants:admin"
-        ),
+        ("webinar:read:admin", "webinar:read", "webinar:read:list_registrants", "webinar:read:list_registrants:admin"),
     ),
     Endpoint(
         "POST",
         "/webinars/{webinarId}/registrants",
         LIGHT,
-        _scopes("webinar:write:admin", "webinar:write", "webinar:write:registrant", "webinar:write:registrant:admin"),
+        ("webinar:write:admin", "webinar:write", "webinar:write:registrant", "webinar:write:registrant:admin"),
     ),
     Endpoint(
         "PUT",
         "/webinars/{webinarId}/registrants/status",
         MEDIUM,
-        _scopes(
+        (
             "webinar:write:admin",
             "webinar:write",
             "webinar:update:registrant_status",
@@ -222,13 +214,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "DELETE",
         "/webinars/{webinarId}/registrants/{registrantId}",
         LIGHT,
-        _scopes("webinar:write:admin", "webinar:write", "webinar:delete:registrant", "webinar:delete:registrant:admin"),
+        ("webinar:write:admin", "webinar:write", "webinar:delete:registrant", "webinar:delete:registrant:admin"),
     ),
     Endpoint(
         "POST",
         "/webinars/{webinarId}/batch_registrants",
         HEAVY,
-        _scopes(
+        (
             "webinar:write",
             "webinar:write:admin",
             "webinar:write:batch_registrants",
@@ -239,21 +231,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/report/meetings/{meetingId}/participants",
         HEAVY,
-        _scopes("report:read:admin", "report:read:list_meeting_participants:admin"),
+        ("report:read:admin", "report:read:list_meeting_participants:admin"),
         uuid_param="meetingId",
     ),
     Endpoint(
         "GET",
         "/report/webinars/{webinarId}/participants",
         HEAVY,
-        _scopes("report:read:admin", "report:read:list_webinar_participants:admin"),
+        ("report:read:admin", "report:read:list_webinar_participants:admin"),
         uuid_param="webinarId",
     ),
     Endpoint(
         "GET",
         "/past_meetings/{meetingId}/participants",
         MEDIUM,
-        _scopes(
+        (
             "meeting:read:admin",
             "meeting:read",
             "meeting:read:list_past_participants",
@@ -265,7 +257,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/past_meetings/{meetingId}/instances",
         MEDIUM,
-        _scopes(
+        (
             "meeting:read:admin",
             "meeting:read",
             "meeting:read:list_past_instances",
@@ -277,7 +269,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/past_webinars/{webinarId}/participants",
         MEDIUM,
-        _scopes(
+        (
             "webinar:read:admin",
             "webinar:read",
             "webinar:read:list_past_participants:admin",
@@ -289,7 +281,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "GET",
         "/past_webinars/{webinarId}/instances",
         LIGHT,
-        _scopes(
+        (
             "webinar:read:admin",
             "webinar:read",
             "webinar:read:list_past_instances",

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from zoomsim import events, life
 from zoomsim.config import SimConfig
-from zoomsim.signing import signature
+from zoomsim.signing import signed_headers
 from zoomsim.world import World
 
 
@@ -107,13 +107,7 @@ def run_load(
                 if delay > 0:
                     time.sleep(delay)
             body = bodies[index]
-            timestamp = str(int(time.time()))
-            headers = {
-                "content-type": "application/json; charset=utf-8",
-                "user-agent": "Zoom Marketplace/1.0a",
-                "x-zm-request-timestamp": timestamp,
-                "x-zm-signature": signature(secret, timestamp, body),
-            }
+            headers = signed_headers(secret, body)
             begun = time.monotonic()
             try:
                 if connection is None:

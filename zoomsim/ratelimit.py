@@ -72,11 +72,13 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._daily: dict[tuple[str, ...], int] = defaultdict(int)
+        self._day = ""
 
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
             self._daily.clear()
+            self._day = ""
 
     def admit(self, account_id: str, limits: Limits, category: str, mono: float, wall: datetime) -> Decision:
         """Let one call of `category` through or raise the 429 Zoom would answer."""
@@ -116,7 +118,11 @@ class RateLimiter:
 
     def _spend_daily(self, scope: tuple[str, ...], limit: int, label: str, wall: datetime, message: str) -> int:
         """Count one call against a UTC-day budget (caller holds the lock); returns what is used."""
-        key = (*scope, utc_day(wall))
+        day = utc_day(wall)
+        if day != self._day:  # yesterday's counts can never matter again
+            self._daily = defaultdict(int, {k: v for k, v in self._daily.items() if k[-1] >= day})
+            self._day = day
+        key = (*scope, day)
         if self._daily[key] >= limit:
             raise _daily_limit(label, limit, wall, message)
         self._daily[key] += 1

@@ -48,13 +48,14 @@ def gate():
         return None  # Flask answers 404/405
     sim = simulator()
     g.endpoint_name = endpoint.name
-    with sim.world.lock:
-        grant = sim.world.authenticate(request.headers.get("Authorization"))
-        account = sim.world.accounts[grant.account_id]
+    g.world = world = sim.world  # one world for the whole request, even if a test resets meanwhile
+    with world.lock:
+        grant = world.authenticate(request.headers.get("Authorization"))
+        account = world.accounts[grant.account_id]
     g.grant, g.account_id = grant, grant.account_id
     if not set(endpoint.scopes) & set(grant.scopes):
         raise errors.missing_scopes(endpoint.scopes)
-    g.rate = sim.limiter.admit(account.id, account.limits, endpoint.category, time.monotonic(), sim.world.now())
+    g.rate = sim.limiter.admit(account.id, account.limits, endpoint.category, time.monotonic(), world.now())
     g.rate_headers = g.rate.headers
     raw = request.get_data(cache=True)
     g.body = None
@@ -76,7 +77,7 @@ def gate():
 
 
 def _world() -> World:
-    return simulator().world
+    return g.world
 
 
 def _body() -> dict[str, Any]:
@@ -114,15 +115,18 @@ def path_ref(endpoint: Endpoint) -> str:
 
     Zoom's gateway decodes a path once before routing, so a uuid that starts with
     `/` or holds `//` survives only double-encoded; encoded once, it no longer
-    names a meeting and the answer is 404.
+    names a meeting and the answer is 404. Not encoded at all, a `/` in it is a
+    path separator, and the path names nothing.
     """
     raw_path = (request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path).split("?")[0]
     segments = raw_path.split("/")[2:]  # drop "" and "v2"
     template = endpoint.path.split("/")[1:]
     at = template.index("{" + str(endpoint.uuid_param) + "}")
     tail = len(template) - at - 1
-    raw = "/".join(segments[at : len(segments) - tail])
-    once = unquote(raw)
+    if len(segments) != len(template):
+        # A literal `/` inside the uuid: Zoom routes the extra segments nowhere.
+        raise errors.meeting_not_found("/".join(segments[at : len(segments) - tail]))
+    once = unquote(segments[at])
     if "%" in once:
         return unquote(once)
     if once.startswith("/") or "//" in once:
@@ -205,9 +209,9 @@ def _meeting(kind: str, ref: str) -> Meeting:
 
 
 def _charge_host(host_id: str) -> None:
-    sim = simulator()
-    account = sim.world.accounts[g.grant.account_id]
-    sim.limiter.charge_host(host_id, account.limits, sim.world.now(), g.rate)
+    world = _world()
+    account = world.accounts[g.grant.account_id]
+    simulator().limiter.charge_host(host_id, account.limits, world.now(), g.rate)
 
 
 def create(kind: str, userId: str):
@@ -227,16 +231,21 @@ def list_hosted(kind: str, userId: str):
         world.require_reach(g.grant, _endpoint(), user.id)
         hosted = world.hosted_by(user, kind)
         if kind == "webinar":
-            size, number = _page_size(), int(request.args.get("page_number") or 1)
+            size, raw_number = _page_size(), request.args.get("page_number") or "1"
+            if not raw_number.isdigit() or int(raw_number) < 1:
+                raise errors.invalid_field("page_number")
+            number = int(raw_number)
             rows = [world.meeting_summary(m) for m in hosted]
             return jsonify(
                 page_count=math.ceil(len(rows) / size) if rows else 0,
                 page_number=number,
                 page_size=size,
                 total_records=len(rows),
+                next_page_token="",
                 webinars=rows[(number - 1) * size : number * size],
             )
         wanted = request.args.get("type", "scheduled")
+        hosted = [m for m in hosted if m.type != 1]  # Zoom lists no instant meetings
         now = world.now()
         if wanted == "live":
             hosted = [m for m in hosted if m.live]
@@ -282,8 +291,7 @@ def set_status(kind: str, ref: str):
                 world.end(meeting)
         else:
             raise errors.invalid_field("action")
-    # Zoom documents 204 for meetings and 200 for webinars.
-    return _no_content() if kind == "meeting" else Response(status=200)
+    return _no_content()
 
 
 # --- registrants ---------------------------------------------------------------------------
@@ -302,7 +310,7 @@ def list_registrants(kind: str, ref: str):
 
 def add_registrant(kind: str, ref: str):
     sim = simulator()
-    world = sim.world
+    world = _world()
     body = _body()
     with world.lock:
         meeting = _meeting(kind, ref)
@@ -328,7 +336,7 @@ def batch_registrants(kind: str, ref: str):
             )
         if not meeting.registration_on:
             raise ZoomError(400, 404, f"Registration has not been enabled for this {kind}: {meeting.id}.")
-        if not isinstance(people, list) or not 1 <= len(people) <= 30:
+        if not isinstance(people, list) or not 1 <= len(people) <= 30 or not all(isinstance(p, dict) for p in people):
             raise errors.invalid_field("registrants", "Between 1 and 30 registrants at once.")
         answers = []
         for person in people:
@@ -352,18 +360,14 @@ def registrant_status(kind: str, ref: str):
     refs = body.get("registrants") or []
     if action not in ("approve", "cancel", "deny"):
         raise errors.invalid_field("action")
-    if not isinstance(refs, list) or len(refs) > 30:
-        raise errors.invalid_field("registrants", "At most 30 registrants at once.")
+    if not isinstance(refs, list) or len(refs) > 30 or not all(isinstance(r, dict) for r in refs):
+        raise errors.invalid_field("registrants", "At most 30 registrants at once, each {id, email}.")
     sim = simulator()
     with world.lock:
         meeting = _meeting(kind, ref)
         limits = world.accounts[meeting.account_id].limits
-        for person in refs:
-            registrant = meeting.registrants.get(str(person.get("id") or "")) or world.registrant_by_email(
-                meeting, str(person.get("email") or "")
-            )
-            if registrant is not None:
-                sim.limiter.charge_status_change(meeting.id, registrant.email, limits, world.now())
+        for registrant in world.status_changes(meeting, action, refs):
+            sim.limiter.charge_status_change(meeting.id, registrant.email, limits, world.now())
         world.set_registrant_status(meeting, action, refs, world.operator(g.grant))
     return _no_content()
 
@@ -388,13 +392,14 @@ def _past(kind: str):
 
 def report_participants(kind: str, _ref: str):
     world = _world()
+    ref = path_ref(_endpoint())
     with world.lock:
         try:
-            world, instance = _past(kind)
+            _, instance = _past(kind)
         except ZoomError as exc:
-            raise errors.report_not_found(path_ref(_endpoint()), kind) from exc
+            raise errors.report_not_found(ref, kind) from exc
         if not world.report_ready(instance):
-            raise errors.report_not_found(path_ref(_endpoint()), kind)
+            raise errors.report_not_found(ref, kind)
         include = request.args.get("include_fields") == "registrant_id"
         rows = world.participant_rows(instance, report=True, include_registrant=include)
         return jsonify(_paged(f"report:{instance.uuid}:{include}", rows, "participants"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -32,12 +33,13 @@ class RunningSimulator:
     server: BaseWSGIServer
     thread: threading.Thread
 
-    @property
+    @cached_property
     def control(self) -> SimClient:
         return SimClient(self.url)
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
         self.thread.join(timeout=5)
         self.sim.dispatcher.stop()
 

@@ -15,7 +15,6 @@ import random
 import secrets
 import threading
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +22,11 @@ from typing import Any
 import requests
 
 from zoomsim import events
-from zoomsim.signing import encrypted_token, signature
+from zoomsim.signing import encrypted_token, signed_headers
 from zoomsim.times import from_epoch, zoom_time
 
 RETRY_DELAYS = (5 * 60, 20 * 60, 60 * 60)
+# "in_order" holds only with one delivery thread (webhook_concurrency 1, the default).
 ORDERS = ("in_order", "shuffled", "reversed")
 
 
@@ -106,14 +106,28 @@ class Dispatcher:
             thread.join(timeout=self.timeout + 1)
 
     def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change delivery settings; a bad value changes nothing (ValueError says which)."""
+        unknown = set(settings) - {"order", "duplicate_share", "hold", "targets", "secret", "retry_scale", "seed"}
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = {name: settings[name] for name in settings if name != "seed"}
+        if values.get("order", self.order) not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        try:
+            share = float(values.get("duplicate_share", self.duplicate_share))
+            scale = float(values.get("retry_scale", self.retry_scale))
+        except (TypeError, ValueError):
+            raise ValueError("duplicate_share and retry_scale must be numbers") from None
+        if not 0.0 <= share <= 1.0 or scale < 0:
+            raise ValueError("duplicate_share must be between 0 and 1, retry_scale not negative")
+        targets = values.get("targets", self.targets)
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise ValueError("targets must be a list of URLs")
         with self._cond:
-            for name in ("order", "duplicate_share", "hold", "targets", "secret", "retry_scale"):
-                if name in settings:
-                    setattr(self, name, settings[name])
-            if self.order not in ORDERS:
-                raise ValueError(f"order must be one of {', '.join(ORDERS)}")
-            if not 0.0 <= float(self.duplicate_share) <= 1.0:
-                raise ValueError("duplicate_share must be between 0 and 1")
+            self.order, self.duplicate_share, self.retry_scale = values.get("order", self.order), share, scale
+            self.hold = bool(values.get("hold", self.hold))
+            self.targets = list(targets)
+            self.secret = str(values.get("secret", self.secret))
             if "seed" in settings:
                 self.rng.seed(settings["seed"])
             return self.settings()
@@ -170,6 +184,7 @@ class Dispatcher:
             deadline = time.monotonic() + self.timeout + 1
             while self._busy and time.monotonic() < deadline:
                 self._cond.wait(timeout=0.05)
+            self._queue.clear()  # again: the attempt that was in flight may have queued its retry
             self.messages.clear()
             self.deliveries.clear()
             self._cond.notify_all()
@@ -202,6 +217,7 @@ class Dispatcher:
                     return
                 _, _, message, target, attempt = heapq.heappop(self._queue)
                 self._busy += 1
+            retry = None
             try:
                 retry = self._deliver(message, target, attempt)
             finally:
@@ -212,15 +228,8 @@ class Dispatcher:
                     self._cond.notify_all()
 
     def headers(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
-        timestamp = timestamp or str(int(time.time()))
-        headers = {
-            "content-type": "application/json; charset=utf-8",
-            "user-agent": "Zoom Marketplace/1.0a",
-            "x-zm-request-timestamp": timestamp,
-            "x-zm-signature": signature(self.secret, timestamp, body),
-            "x-zm-trackingid": "v=2.0;clid=aw1;rid=" + secrets.token_hex(8),
-            "x-zm-request-id": str(uuid.uuid4()).replace("-", "_"),
-        }
+        """Signed with the real time, whatever the simulator's clock says: the receiver checks its own clock."""
+        headers = signed_headers(self.secret, body, timestamp)
         if self.verification_token:
             headers["authorization"] = self.verification_token
         if self.client_id:
@@ -238,7 +247,11 @@ class Dispatcher:
         status, error, answer = None, "", ""
         try:
             response = self._session().post(
-                target, data=message.body, headers=self.headers(message.body), timeout=self.timeout
+                target,
+                data=message.body,
+                headers=self.headers(message.body),
+                timeout=self.timeout,
+                allow_redirects=False,  # Zoom treats a 3xx as the answer, and never retries it
             )
             status, answer = response.status_code, response.text[:500]
         except requests.RequestException as exc:
@@ -284,7 +297,9 @@ class Dispatcher:
         plain = secrets.token_urlsafe(16)
         body = events.serialize(events.url_validation(plain, int(time.time() * 1000)))
         try:
-            response = self._session().post(target, data=body, headers=self.headers(body), timeout=self.timeout)
+            response = self._session().post(
+                target, data=body, headers=self.headers(body), timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             return {"valid": False, "reason": f"{type(exc).__name__}: {exc}"}
         try:

@@ -31,10 +31,12 @@ _ID_ALPHABET = string.ascii_letters + string.digits + "-_"
 MEETING_TYPES = {"meeting": (1, 2, 3, 8), "webinar": (5, 6, 9)}
 DEFAULT_TYPE = {"meeting": 2, "webinar": 5}
 SCHEDULED_TYPES = (2, 5)
+UNSCHEDULED_TYPES = (1, 4)  # instant and PMI meetings: no duration, no time zone
 PAGE_TOKEN_TTL = 15 * 60
 START_URL_TTL = 2 * 60 * 60
 REFRESH_TOKEN_TTL = 90 * 24 * 60 * 60
 APPROVED, PENDING, DENIED, CANCELLED = "approved", "pending", "denied", "cancelled"
+STATUS_ACTIONS = {"approve": APPROVED, "deny": DENIED, "cancel": CANCELLED}
 
 
 class SimUsageError(Exception):
@@ -246,6 +248,7 @@ class World:
         self.registrant_links: dict[str, tuple[int, str]] = {}
         self._outbox: list[dict[str, Any]] = []
         self._session_numbers = 16778240
+        self._issued = 0
         self.public_url = config.public_url
         self.authorizing_user: str | None = None  # who "clicks Allow" at /oauth/authorize; default the owner
         self._seed()
@@ -282,6 +285,17 @@ class World:
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def _purge_expired(self) -> None:
+        """Every 500 new tokens or links, forget those past their time: a long run stays small."""
+        self._issued += 1
+        if self._issued % 500:
+            return
+        now = self.clock()
+        self.codes = {k: v for k, v in self.codes.items() if v.expires_at > now and not v.used}
+        self.grants = {k: v for k, v in self.grants.items() if v.expires_at > now}
+        self.cursors = {k: v for k, v in self.cursors.items() if v.expires_at > now}
+        self.start_links = {k: v for k, v in self.start_links.items() if v[1] > now}
 
     def emit(self, body: dict[str, Any]) -> None:
         self._outbox.append(body)
@@ -393,6 +407,7 @@ class World:
 
     def issue_code(self, app: App, user_id: str, redirect_uri: str) -> str:
         code = self._id(32)
+        self._purge_expired()
         self.codes[code] = AuthCode(code, app.client_id, user_id, redirect_uri, self.clock() + self.config.code_ttl)
         return code
 
@@ -408,6 +423,7 @@ class World:
             kind=app.kind,
             installation=installation,
         )
+        self._purge_expired()
         self.grants[token] = grant
         return grant
 
@@ -542,7 +558,7 @@ class World:
         if source == "open_api" and meeting_type not in MEETING_TYPES[kind]:
             raise errors.invalid_field("type")
         settings = _meeting_settings(kind)
-        settings.update(body.get("settings") or {})
+        settings.update(_settings_of(body))
         timezone = body.get("timezone") or host.timezone
         if zone(timezone) is None:
             raise errors.invalid_field("timezone", f"Invalid timezone: {timezone}.")
@@ -554,6 +570,9 @@ class World:
             start = parsed
         topic = body.get("topic") if body.get("topic") is not None else f"{host.display_name}'s Zoom Meeting"
         _check_schedule(topic, body.get("duration", 60))
+        duration = body.get("duration", 60)
+        if meeting_type in UNSCHEDULED_TYPES:
+            duration, timezone = 0, ""  # what Zoom shows for instant and PMI meetings
         number = host.pmi if settings.get("use_pmi") else self._meeting_number()
         if number in self.meetings and not self.meetings[number].deleted:
             raise ZoomError(400, 3000, "A meeting with this PMI is already scheduled.")
@@ -567,7 +586,7 @@ class World:
             topic=topic,
             type=meeting_type,
             start_time=start,
-            duration=body.get("duration", 60),
+            duration=duration,
             timezone=timezone,
             agenda=body.get("agenda", ""),
             password=password,
@@ -596,6 +615,7 @@ class World:
     def start_url(self, meeting: Meeting) -> str:
         """Zoom's start links carry a host token that expires (two hours); each read makes a fresh one."""
         zak = self._token("zak", {"mn": meeting.id})[:120]
+        self._purge_expired()
         self.start_links[zak] = (meeting.id, self.clock() + START_URL_TTL)
         return f"{self._links()}/s/{meeting.id}?zak={zak}"
 
@@ -680,7 +700,7 @@ class World:
         change("start_time", zoom_time(start), zoom_time(meeting.start_time))
         change("timezone", timezone, meeting.timezone)
         settings_new, settings_old = {}, {}
-        for key, value in (body.get("settings") or {}).items():
+        for key, value in _settings_of(body).items():
             if meeting.settings.get(key) != value:
                 settings_new[key], settings_old[key] = value, meeting.settings.get(key)
         if settings_new:
@@ -804,16 +824,23 @@ class World:
     def registrants(self, meeting: Meeting, status: str) -> list[Registrant]:
         return [r for r in meeting.registrants.values() if r.status == status]
 
-    def set_registrant_status(
-        self, meeting: Meeting, action: str, refs: list[dict[str, Any]], operator: tuple[str, str]
-    ) -> None:
-        target = {"approve": APPROVED, "deny": DENIED, "cancel": CANCELLED}[action]
+    def status_changes(self, meeting: Meeting, action: str, refs: list[dict[str, Any]]) -> list[Registrant]:
+        """The registrants `refs` names (by id, else email) whose status `action` would change."""
+        target = STATUS_ACTIONS[action]
+        found = []
         for ref in refs:
             registrant = meeting.registrants.get(str(ref.get("id") or ""))
             if registrant is None and ref.get("email"):
                 registrant = self.registrant_by_email(meeting, str(ref["email"]))
-            if registrant is None or registrant.status == target:
-                continue
+            if registrant is not None and registrant.status != target and registrant not in found:
+                found.append(registrant)
+        return found
+
+    def set_registrant_status(
+        self, meeting: Meeting, action: str, refs: list[dict[str, Any]], operator: tuple[str, str]
+    ) -> None:
+        target = STATUS_ACTIONS[action]
+        for registrant in self.status_changes(meeting, action, refs):
             registrant.status = target
             event = {APPROVED: "approved", DENIED: "denied", CANCELLED: "cancelled"}[target]
             self.emit(events.registration(meeting, registrant, event, self.now_ms(), operator))
@@ -973,10 +1000,14 @@ class World:
     # --- pages -------------------------------------------------------------------------
 
     def page(self, key: str, items: list[Any], page_size: int, token: str | None) -> tuple[list[Any], str]:
-        """One page of `items` and the token of the next ('' at the end); tokens expire after 15 minutes."""
+        """One page of `items` and the token of the next ('' at the end).
+
+        A token stays valid until it expires (15 minutes), so asking for the same
+        page again after a lost answer works, as it does at Zoom.
+        """
         offset = 0
         if token:
-            cursor = self.cursors.pop(token, None)
+            cursor = self.cursors.get(token)
             if cursor is None or cursor.key != key or cursor.expires_at < self.clock():
                 raise errors.invalid_page_token()
             offset = cursor.offset
@@ -984,6 +1015,7 @@ class World:
         if offset + page_size >= len(items):
             return chunk, ""
         next_token = self._id(32)
+        self._purge_expired()
         self.cursors[next_token] = Cursor(key, offset + page_size, self.clock() + PAGE_TOKEN_TTL)
         return chunk, next_token
 
@@ -1017,6 +1049,13 @@ class OAuthError(Exception):
     def __init__(self, status: int, error: str, reason: str):
         super().__init__(reason)
         self.status, self.error, self.reason = status, error, reason
+
+
+def _settings_of(body: dict[str, Any]) -> dict[str, Any]:
+    settings = body.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise errors.invalid_field("settings")
+    return settings
 
 
 def _check_schedule(topic: Any, duration: Any) -> None:

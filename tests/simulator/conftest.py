@@ -106,12 +106,16 @@ def shared_simulator() -> Iterator[tuple[RunningSimulator, Receiver]]:
 
 
 @pytest.fixture
-def fresh(shared_simulator) -> tuple[RunningSimulator, Receiver]:
-    """The module's simulator reset to a fresh world (POST /_sim/reset) and its receiver emptied."""
+def fresh(shared_simulator) -> Iterator[tuple[RunningSimulator, Receiver]]:
+    """The module's simulator reset to a fresh world (POST /_sim/reset) and its receiver emptied.
+
+    Afterwards, a test fails if the simulator itself failed (an internal 500) while it ran.
+    """
     running, receiver = shared_simulator
     running.control.reset()
     receiver.clear()
-    return running, receiver
+    yield running, receiver
+    assert running.sim.errors == [], f"the simulator failed: {running.sim.errors}"
 
 
 @pytest.fixture

@@ -250,3 +250,15 @@ def test_the_eleventh_status_change_of_one_registrant_in_a_day_is_429(sim, api: 
 
     assert statuses[:10] == [204] * 10
     assert statuses[10] == 429
+
+
+def test_asking_for_the_status_a_registrant_already_has_spends_nothing(sim, api: Api):
+    meeting = registration_meeting(api, approval_type=0)
+    ann = register(api, meeting["id"], "ann@example.com").json()["registrant_id"]
+    path = f"/meetings/{meeting['id']}/registrants/status"
+
+    statuses = {
+        api("PUT", path, json={"action": "approve", "registrants": [{"id": ann}]}).status_code for _ in range(12)
+    }
+
+    assert statuses == {204}

@@ -186,6 +186,16 @@ def test_a_uuid_with_one_slash_inside_works_single_encoded(sim, api: Api, contro
     assert [row["name"] for row in report.json()["participants"]] == ["Solo"]
 
 
+def test_a_uuid_sent_without_encoding_names_nothing(sim, api: Api, control):
+    # Not encoded, the `/` inside is a path separator: Zoom routes such a path nowhere.
+    meeting = create_meeting(api)
+    control.call("POST", f"/meetings/{meeting['id']}/start", {"uuid": "ab/cd+ef=="})
+    control.call("POST", f"/meetings/{meeting['id']}/end")
+
+    assert api("GET", "/past_meetings/ab/cd+ef==/participants").status_code == 404
+    assert api("GET", "/report/meetings/ab/cd+ef==/participants").status_code == 404
+
+
 # --- when a report exists ------------------------------------------------------------------------
 
 

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_standalone_simulator_serves_oauth_api_and_signed_webhooks(receiver):
-    env = {**os.environ, "ZOOM_WEBHOOK_SECRET_TOKEN": "from-the-environment"}
+    # The levers and the secret come from the environment here; flags give the rest.
+    env = {**os.environ, "ZOOM_WEBHOOK_SECRET_TOKEN": "from-the-environment", "ZOOMSIM_CONTROL": "1"}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -80,9 +81,11 @@ def test_standalone_simulator_serves_oauth_api_and_signed_webhooks(receiver):
         assert proc.wait(timeout=15) == 0
 
 
-def test_no_control_flag_hides_the_levers():
+def test_levers_are_off_unless_asked_for():
+    env = {k: v for k, v in os.environ.items() if k != "ZOOMSIM_CONTROL"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zoomsim", "--port", "0", "--no-control"],
+        [sys.executable, "-m", "zoomsim", "--port", "0"],
+        env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -337,3 +337,22 @@ def test_the_start_url_starts_the_meeting(sim, api: Api):
 
     assert opened.status_code == 200
     assert api("GET", f"/meetings/{meeting['id']}").json()["status"] == "started"
+
+
+def test_instant_and_pmi_meetings_have_no_duration_and_no_time_zone(sim, api: Api, control, receiver):
+    # As real deliveries of instant meetings and Zoom's sample PMI show (shared/zoom/README.md, Payload quirks).
+    for meeting_type in (1, 4):
+        meeting = control.create_meeting(topic=f"Type {meeting_type}", type=meeting_type, duration=45)
+        seen = api("GET", f"/meetings/{meeting['id']}").json()
+        assert (seen["type"], seen["duration"], seen["timezone"]) == (meeting_type, 0, "")
+        control.call("POST", f"/meetings/{meeting['id']}/start")
+        control.wait_for_webhooks()
+        started = [b for b in receiver.bodies() if b["event"] == "meeting.started"][-1]["payload"]["object"]
+        assert (started["duration"], started["timezone"]) == (0, "")
+
+
+def test_instant_meetings_are_not_listed(sim, api: Api, control):
+    control.create_meeting(topic="Now", type=1)
+    scheduled = create_meeting(api, topic="Later")
+    listed = api("GET", "/users/me/meetings").json()["meetings"]
+    assert [m["id"] for m in listed] == [scheduled["id"]]
