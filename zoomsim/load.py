@@ -27,14 +27,19 @@ from zoomsim.signing import signed_headers
 from zoomsim.world import World
 
 
-def generate_events(count: int, meetings: int = 1, seed: int = 1, duplicate_share: float = 0.0) -> list[bytes]:
+def generate_events(
+    count: int, meetings: int = 1, seed: int = 1, duplicate_share: float = 0.0, now: float | None = None
+) -> list[bytes]:
     """`count` event bodies (serialised as Zoom sends them) from `meetings` webinars, shuffled, with duplicates.
 
     Each webinar's events are taken in the order they happened, cut where its
-    share of `count` is reached (a long burst is the start of many lives).
+    share of `count` is reached (a long burst is the start of many lives). The
+    webinars are scheduled at `now` (default: the current time, so each run's
+    events are new to the receiver); the same seed and `now` give the same bytes.
     """
     rng = random.Random(seed)
-    world = World(SimConfig(seed=seed, webinar_capacity=1_000_000), clock=time.time, rng=rng)
+    moment = time.time() if now is None else now
+    world = World(SimConfig(seed=seed, webinar_capacity=1_000_000), clock=lambda: moment, rng=rng)
     host = world.users[world.accounts[world.config.account_id].owner_id]
     meetings = max(1, min(meetings, count))
     bodies: list[bytes] = []

@@ -14,17 +14,18 @@ from webhook.signature import verify
 from zoomsim.load import generate_events, run_load
 
 ROOT = Path(__file__).resolve().parents[3]
+NOW = 1_796_115_600.0  # 2026-12-01T09:00:00Z
 
 
 def test_generated_events_come_from_played_webinars_with_the_asked_share_of_duplicates():
-    bodies = generate_events(600, meetings=3, seed=5, duplicate_share=0.1)
+    bodies = generate_events(600, meetings=3, seed=5, duplicate_share=0.1, now=NOW)
     assert len(bodies) == 660
     parsed = [json.loads(body) for body in bodies]
     kinds = Counter(body["event"] for body in parsed)
     assert kinds["webinar.participant_joined"] > 200 and kinds["webinar.participant_left"] > 200
     assert len({body["payload"]["object"]["id"] for body in parsed}) == 3
     assert len(set(bodies)) <= 600  # the copies are byte-identical to their originals
-    assert generate_events(600, meetings=3, seed=5, duplicate_share=0.1) == bodies
+    assert generate_events(600, meetings=3, seed=5, duplicate_share=0.1, now=NOW) == bodies
 
 
 def test_run_load_signs_every_request_and_reports_each_answer(receiver):
