@@ -1,0 +1,70 @@
+"""What a failed Zoom call means for the caller (pure): retry when, give up, refresh, or look again.
+
+- 429: rate limited; `retry_at` from Retry-After; `daily` when the budget is the
+  day's (X-RateLimit-Type: Daily-limit), which defers the account's work to the reset.
+- 5xx, timeouts, refused or dropped connections: unavailable; back off and retry.
+- 401: the token; refresh once and retry once.
+- 404: not found; the caller checks again before believing it.
+- other 4xx: rejected; permanent, shown with Zoom's message, never retried blindly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from zoomapi.timing import next_utc_midnight, parse_retry_after
+
+
+class ZoomAPIError(Exception):
+    def __init__(self, status: int | None, code: int | None, message: str, headers: dict[str, str] | None = None):
+        super().__init__(f"Zoom {status or 'unreachable'}: {message}" + (f" (code {code})" if code else ""))
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+
+
+class ZoomUnavailable(ZoomAPIError):
+    """Try again later, with backoff."""
+
+
+class ZoomRateLimited(ZoomAPIError):
+    def __init__(self, status, code, message, headers, retry_at: datetime, daily: bool, category: str):
+        super().__init__(status, code, message, headers)
+        self.retry_at, self.daily, self.category = retry_at, daily, category
+
+
+class ZoomUnauthorized(ZoomAPIError):
+    """The access token was refused (expired, revoked or unknown)."""
+
+
+class ZoomNotFound(ZoomAPIError):
+    """Zoom says the meeting (or user, registrant) does not exist."""
+
+
+class ZoomRejected(ZoomAPIError):
+    """A request Zoom will not take as it is: retrying the same call cannot help."""
+
+
+# Without a Retry-After, wait this long after a per-second 429.
+DEFAULT_QPS_WAIT = timedelta(seconds=1)
+
+
+def classify(status: int, body: Any, headers: dict[str, str], now: datetime) -> ZoomAPIError:
+    """The error an answer with this status (>= 400) stands for."""
+    code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"), int) else None
+    message = body.get("message") if isinstance(body, dict) and isinstance(body.get("message"), str) else ""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if status == 429:
+        daily = lowered.get("x-ratelimit-type", "").lower() == "daily-limit" or "daily" in message.lower()
+        retry_at = parse_retry_after(lowered.get("retry-after"), now)
+        if retry_at is None:
+            retry_at = next_utc_midnight(now) if daily else now + DEFAULT_QPS_WAIT
+        category = lowered.get("x-ratelimit-category", "").lower()
+        return ZoomRateLimited(status, code, message or "rate limited", lowered, retry_at, daily, category)
+    if status >= 500:
+        return ZoomUnavailable(status, code, message or f"HTTP {status}", lowered)
+    if status == 401:
+        return ZoomUnauthorized(status, code, message or "unauthorized", lowered)
+    if status == 404:
+        return ZoomNotFound(status, code, message or "not found", lowered)
+    return ZoomRejected(status, code, message or f"HTTP {status}", lowered)

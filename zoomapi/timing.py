@@ -1,0 +1,47 @@
+"""When to try Zoom again (pure): Retry-After in any of its forms, and backoff with jitter."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """Zoom's Retry-After: seconds (per-second limits) or a date-time (daily limits, `2026-12-02T00:00:00Z`).
+
+    HTTP dates are accepted too. None when absent or unreadable; a time in the
+    past means "now".
+    """
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return now + timedelta(seconds=int(text))
+    moment = None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(moment.astimezone(UTC), now)
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    """When Zoom's daily limits reset, whatever zone `now` is written in."""
+    day = now.astimezone(UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def backoff(attempt: int, base: float = 5.0, cap: float = 3600.0, rng: random.Random | None = None) -> float:
+    """Seconds before try `attempt + 1` after a transient failure: exponential, capped, full jitter.
+
+    Full jitter spreads the retries of many jobs that failed at once (a Zoom
+    outage) instead of sending them back together.
+    """
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return (rng or random).uniform(ceiling / 2, ceiling)
