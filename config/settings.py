@@ -47,6 +47,23 @@ class Settings:
     max_event_attempts: int = 5
     reconcile_batch_size: int = 5000
     instance_dir: Path = field(default=INSTANCE_DIR)
+    # Signs what must come back unchanged (the OAuth `state`); unset: the Zoom connection flow is off.
+    secret_key: str = ""
+    # Fernet keys for Zoom tokens at rest; several, comma-separated, while rotating (the first encrypts).
+    token_encryption_keys: tuple[str, ...] = ()
+    # The Zoom OAuth app, and where Zoom is (the simulator's address in tests and the demo).
+    zoom_client_id: str = ""
+    zoom_client_secret: str = ""
+    zoom_redirect_url: str = ""
+    zoom_api_base_url: str = "https://api.zoom.us/v2"
+    zoom_oauth_base_url: str = "https://zoom.us"
+    # Connect and read timeouts of every call to Zoom, seconds.
+    zoom_connect_timeout: float = 5.0
+    zoom_read_timeout: float = 20.0
+
+    @property
+    def zoom_oauth_configured(self) -> bool:
+        return bool(self.zoom_client_id and self.zoom_client_secret and self.zoom_redirect_url and self.secret_key)
 
     @property
     def uses_embedded_redis(self) -> bool:
@@ -69,6 +86,13 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         max_event_attempts=_int(env, "MAX_EVENT_ATTEMPTS", 5),
         reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 5000),
         instance_dir=instance_dir,
+        secret_key=env.get("SECRET_KEY", ""),
+        token_encryption_keys=_list(env, "TOKEN_ENCRYPTION_KEY"),
+        zoom_client_id=env.get("ZOOM_CLIENT_ID", ""),
+        zoom_client_secret=env.get("ZOOM_CLIENT_SECRET", ""),
+        zoom_redirect_url=env.get("ZOOM_REDIRECT_URL", ""),
+        zoom_api_base_url=env.get("ZOOM_API_BASE_URL") or "https://api.zoom.us/v2",
+        zoom_oauth_base_url=env.get("ZOOM_OAUTH_BASE_URL") or "https://zoom.us",
     )
     values.update(overrides)
     return Settings(**values)

@@ -10,8 +10,9 @@
 5. Waits for the worker and prints the training and its attendance next to what
    Zoom itself counted, then where to look. Ctrl-C stops it (`--once`: at once).
 
-Until outbound sync lands (issue 4) the demo plays the part of the connected
-LMS on Zoom's side itself: it creates the meeting and the Zoom registrations.
+The academy is connected to the simulated account by OAuth, as an admin would.
+Until the push of LMS edits to Zoom lands (issue 4), the demo itself creates
+the meeting and the registrations on Zoom's side.
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ class Lms:
         return response.json()
 
 
+def connect(lms: Lms, academy_id: int) -> dict[str, Any]:
+    """The admin's browser: our authorize link, Zoom's consent page (approved at once), back to our callback."""
+    ours = lms.http.get(f"{lms.base}/academies/{academy_id}/zoom-connection/authorize", allow_redirects=False)
+    consent = requests.get(ours.headers["Location"], allow_redirects=False, timeout=10)
+    back = requests.get(consent.headers["Location"], timeout=30)
+    if back.status_code != 200:
+        raise SystemExit(f"demo: connecting to Zoom failed: {back.status_code} {back.text}")
+    return back.json()["connection"]
+
+
 def run_demo(lms: Lms, zoom) -> dict[str, Any]:
     cfg = zoom.sim.config
     token = zoom.control.s2s_token(cfg.s2s_client_id, cfg.s2s_client_secret, cfg.account_id)
@@ -96,6 +107,12 @@ def run_demo(lms: Lms, zoom) -> dict[str, Any]:
         settings={"approval_type": 0},
     )
     academy = lms.call("POST", "/academies", name="Demo Academy")
+    connected = connect(lms, academy["id"])
+    print(
+        f"Academy {academy['id']} connected to Zoom account {connected['account_id']} by OAuth "
+        f"({connected['plan']} host, meeting capacity {connected['meeting_capacity']}, "
+        f"webinars {'on' if connected['webinar']['enabled'] else 'off'})."
+    )
     organizer = lms.call("POST", "/users", email=host["email"], name=host["display_name"], zoom_user_id=host["id"])
     training = lms.call(
         "POST",
@@ -193,15 +210,23 @@ def main(argv: list[str] | None = None) -> int:
     base_env.setdefault("SWEEP_INTERVAL_SECONDS", "2")
     env = service_env(base_env)
     base = f"http://127.0.0.1:{env['PORT']}"
-    zoom = serve_in_thread(
-        SimConfig(
-            control=True,
-            webhook_urls=(f"{base}/webhooks/zoom",),
-            webhook_secret=env["ZOOM_WEBHOOK_SECRET_TOKEN"].split(",")[0],
-            retry_scale=0.01,
-            spec_dir=default_spec_dir(),
-        ),
-        port=int(env.get("ZOOMSIM_PORT") or free_port()),
+    callback = f"{base}/oauth/zoom/callback"
+    sim_config = SimConfig(
+        control=True,
+        webhook_urls=(f"{base}/webhooks/zoom",),
+        webhook_secret=env["ZOOM_WEBHOOK_SECRET_TOKEN"].split(",")[0],
+        redirect_uris=(callback,),
+        retry_scale=0.01,
+        spec_dir=default_spec_dir(),
+    )
+    zoom = serve_in_thread(sim_config, port=int(env.get("ZOOMSIM_PORT") or free_port()))
+    # The service's OAuth app is the simulator's: the same settings would name Zoom itself.
+    env.update(
+        ZOOM_CLIENT_ID=sim_config.client_id,
+        ZOOM_CLIENT_SECRET=sim_config.client_secret,
+        ZOOM_REDIRECT_URL=callback,
+        ZOOM_API_BASE_URL=f"{zoom.url}/v2",
+        ZOOM_OAUTH_BASE_URL=zoom.url,
     )
     print(f"Zoom simulator at {zoom.url} ({zoom.sim.describe()})", flush=True)
     children = start_service(env)

@@ -12,11 +12,14 @@ from models.lms import (
     Training,
     User,
 )
+from models.zoom import CONNECTION_KINDS, CONNECTION_STATUSES, ZoomConnection
 
 __all__ = [
     "Academy",
     "Attendance",
     "Base",
+    "CONNECTION_KINDS",
+    "CONNECTION_STATUSES",
     "InboxEvent",
     "MEETING_TYPES",
     "MeetingInstance",
@@ -26,5 +29,6 @@ __all__ = [
     "TRAINING_STATUSES",
     "Training",
     "User",
+    "ZoomConnection",
     "utcnow",
 ]

@@ -5,18 +5,20 @@ from __future__ import annotations
 import hmac
 import logging
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, redirect, request
 from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
-from service import lms
+from service import lms, zoom_connections
 from service.api_schemas import (
     AcademyIn,
     RegistrantIn,
+    ServerToServerIn,
     TrainingIn,
     UserIn,
     attendance_item_out,
+    connection_out,
     iso_z,
     training_out,
 )
@@ -141,3 +143,31 @@ def attendance(training_id: int):
     with services().unit_of_work() as uow:
         report = lms.attendance_report(uow, training_id)
     return jsonify(items=[attendance_item_out(i) for i in report.items], unmatched=report.unmatched)
+
+
+# --- the academy's Zoom connection ------------------------------------------------------------
+
+
+@bp.get("/academies/<int:academy_id>/zoom-connection/authorize")
+def zoom_authorize(academy_id: int):
+    """302 to Zoom's consent page; Zoom sends the admin back to /oauth/zoom/callback."""
+    return redirect(zoom_connections.authorization_url(services(), academy_id), code=302)
+
+
+@bp.put("/academies/<int:academy_id>/zoom-connection")
+def zoom_connect_server_to_server(academy_id: int):
+    data = _load(ServerToServerIn())
+    view = zoom_connections.connect_server_to_server(
+        services(), academy_id, data["account_id"], data["client_id"], data["client_secret"]
+    )
+    return jsonify(connection_out(view))
+
+
+@bp.get("/academies/<int:academy_id>/zoom-connection")
+def zoom_connection(academy_id: int):
+    return jsonify(connection_out(zoom_connections.get_connection(services(), academy_id)))
+
+
+@bp.delete("/academies/<int:academy_id>/zoom-connection")
+def zoom_disconnect(academy_id: int):
+    return jsonify(connection_out(zoom_connections.disconnect(services(), academy_id)))

@@ -68,6 +68,17 @@ class TrainingIn(_Strict):
             raise ValidationError("Must not be blank.")
 
 
+class ServerToServerIn(_Strict):
+    kind = fields.String(required=True, validate=validate.Equal("server_to_server"))
+    account_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    client_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    client_secret = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+def connection_out(view: dict) -> dict:
+    return {k: iso_z(v) if isinstance(v, datetime) else v for k, v in view.items()}
+
+
 class RegistrantIn(_Strict):
     user_id = fields.Integer(required=True, strict=True)
 

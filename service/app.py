@@ -30,10 +30,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     from service.api import bp as api_bp
     from service.cli import register_cli
+    from service.oauth_callback import bp as oauth_bp
     from webhook.views import bp as webhook_bp
 
     app.register_blueprint(webhook_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(oauth_bp)
     register_cli(app)
 
     @app.get("/healthz")

@@ -22,3 +22,9 @@ class Conflict(ServiceError):
 
 class Invalid(ServiceError):
     status = 422
+
+
+class Unavailable(ServiceError):
+    """Something we depend on (Zoom, Redis) cannot answer now; trying again later may work."""
+
+    status = 503

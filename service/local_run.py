@@ -18,6 +18,7 @@ from pathlib import Path
 
 from config import load_settings
 from service.broker import embedded_redis_socket
+from service.token_box import new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,12 +58,28 @@ def service_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("PORT", "5000")
     env.setdefault("ZOOM_WEBHOOK_SECRET_TOKEN", "dev-webhook-secret-" + secrets.token_hex(4))
     env.setdefault("API_TOKEN", "dev-api-token-" + secrets.token_hex(4))
+    env.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     settings = load_settings(env)
+    if not env.get("TOKEN_ENCRYPTION_KEY"):
+        env["TOKEN_ENCRYPTION_KEY"] = development_token_key(settings.instance_dir)
     if settings.uses_embedded_redis:
         env["REDIS_URL"] = "unix://" + embedded_redis_socket(settings)
     return env
+
+
+def development_token_key(instance_dir: Path) -> str:
+    """A Fernet key kept in the instance directory, so tokens stored by `make run` open after a restart.
+
+    For development only: production sets TOKEN_ENCRYPTION_KEY from its secret store.
+    """
+    path = instance_dir / "dev-token-encryption.key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def start_service(env: dict[str, str]) -> list[subprocess.Popen]:

@@ -23,8 +23,10 @@ from config import load_settings
 from models import Base
 from models.database import make_engine
 from service.app import create_app
-from tests.helpers import API_TOKEN, SECRET
+from tests.helpers import API_TOKEN, REDIRECT_URL, SECRET, SECRET_KEY, TOKEN_KEY
 from workers.runner import set_job_app
+from zoomsim.config import SimConfig, default_spec_dir
+from zoomsim.server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -118,10 +120,37 @@ def backend(request, tmp_path):
     redis.flushdb()
 
 
+@pytest.fixture(scope="session")
+def zoom_sim():
+    """One Zoom simulator for the session; `zoom` resets it for each test."""
+    running = serve_in_thread(
+        SimConfig(
+            control=True, webhook_secret=SECRET, redirect_uris=(REDIRECT_URL,), spec_dir=default_spec_dir(), seed=5
+        )
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def zoom(zoom_sim):
+    """A fresh simulated Zoom. Afterwards: every request the service sent it matched Zoom's API description."""
+    zoom_sim.control.reset()
+    yield zoom_sim
+    assert zoom_sim.sim.errors == [], zoom_sim.sim.errors
+    drift = [(r["method"], r["path"], r["validation_errors"]) for r in zoom_sim.sim.requests if r["validation_errors"]]
+    assert drift == [], f"requests that do not match Zoom's API description: {drift}"
+
+
 @pytest.fixture
 def settings(tmp_path):
     return load_settings(
-        {"ZOOM_WEBHOOK_SECRET_TOKEN": SECRET, "API_TOKEN": API_TOKEN},
+        {
+            "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
+            "API_TOKEN": API_TOKEN,
+            "SECRET_KEY": SECRET_KEY,
+            "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
+        },
         instance_dir=tmp_path,
         database_url="unused://see-backend-fixture",
         redis_url="unused://see-backend-fixture",

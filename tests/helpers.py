@@ -19,6 +19,9 @@ from workers.runner import AppContextJob
 SECRET = "test-webhook-secret"
 API_TOKEN = "test-api-token"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+SECRET_KEY = "test-secret-key"
+TOKEN_KEY = "3Xc0mU5VqM1yzTeJ4b1r5JHgkzGmE3xW9cPzrW4bsdE="  # a Fernet key for tests only
+REDIRECT_URL = "http://lms.test/oauth/zoom/callback"
 FIXTURES = Path(__file__).parent / "fixtures" / "zoom"
 
 
@@ -82,3 +85,20 @@ def create_training(client: FlaskClient, **overrides: Any) -> int:
     response = client.post("/api/v1/trainings", json=body, headers=AUTH)
     assert response.status_code == 201, response.json
     return response.json["id"]
+
+
+def zoom_env(zoom) -> dict[str, str]:
+    """Settings that point the service at a running Zoom simulator, with its default OAuth app."""
+    cfg = zoom.sim.config
+    return {
+        "ZOOM_CLIENT_ID": cfg.client_id,
+        "ZOOM_CLIENT_SECRET": cfg.client_secret,
+        "ZOOM_REDIRECT_URL": REDIRECT_URL,
+        "ZOOM_API_BASE_URL": f"{zoom.url}/v2",
+        "ZOOM_OAUTH_BASE_URL": zoom.url,
+    }
+
+
+def sim_bodies(zoom, since: int = 0) -> list[dict[str, Any]]:
+    """The webhook bodies the simulator produced (whether or not anything received them)."""
+    return [json.loads(m.body) for m in list(zoom.sim.dispatcher.messages) if m.id > since]

@@ -20,6 +20,8 @@ MEETING_EVENTS = frozenset(
     for action in ("updated", "started", "ended", "deleted", "participant_joined", "participant_left")
 )
 URL_VALIDATION = "endpoint.url_validation"
+# Events about an account, not a meeting: handled by a job of their own (workers/account_events.py).
+ACCOUNT_EVENTS = frozenset({"app_deauthorized"})
 
 
 class MalformedBody(Exception):
@@ -38,7 +40,12 @@ class Envelope:
 
     @property
     def handled(self) -> bool:
+        """A meeting event: reconciled with the others of its meeting."""
         return self.event_type in MEETING_EVENTS
+
+    @property
+    def account_event(self) -> bool:
+        return self.event_type in ACCOUNT_EVENTS
 
 
 def _short_text(value: Any, limit: int) -> str | None:

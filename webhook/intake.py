@@ -33,6 +33,8 @@ class Stored:
 
 def initial_status(envelope: Envelope) -> tuple[str, str | None]:
     """Status a new row starts in, and why, when it will never be reconciled."""
+    if envelope.account_event:
+        return "pending", None
     if not envelope.handled:
         return "ignored", None
     if envelope.meeting_id is None:

@@ -20,7 +20,7 @@ from service.services import services
 from webhook import signature
 from webhook.envelope import URL_VALIDATION, MalformedBody, read_envelope
 from webhook.intake import store_event
-from workers.queues import request_reconcile
+from workers.queues import enqueue_account_event, request_reconcile
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,10 @@ def zoom_webhook():
 
     if stored.created and stored.status == "pending":
         try:
-            request_reconcile(svc.redis, envelope.meeting_id)
+            if envelope.account_event:
+                enqueue_account_event(svc.redis, stored.inbox_id)
+            else:
+                request_reconcile(svc.redis, envelope.meeting_id)
         except RedisError:
             # Stored is what matters; the sweeper queues pending events when Redis is back.
             log.warning("redis unavailable; inbox event %s left for the sweeper", stored.inbox_id)

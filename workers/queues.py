@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 RECONCILE_QUEUE = "reconcile"
@@ -111,3 +111,22 @@ def enqueue_attendance(redis: Redis, training_id: int) -> None:
         retry=RECONCILE_RETRY,
         result_ttl=3600,
     )
+
+
+def enqueue_account_event(redis: Redis, inbox_id: int) -> None:
+    """An account event (app_deauthorized) is its own job: it concerns no meeting. Never queued twice."""
+    from workers.account_events import handle_account_event
+
+    try:
+        queue(redis, MAINTENANCE_QUEUE).enqueue(
+            handle_account_event,
+            inbox_id,
+            job_id=f"account-event-{inbox_id}",
+            description=f"account event {inbox_id}",
+            retry=RECONCILE_RETRY,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+            unique=True,
+        )
+    except DuplicateJobError:
+        pass  # queued, running, or just done: the job itself checks the event is still pending

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from models import InboxEvent, utcnow
 from service.services import services
-from workers.queues import ensure_reconcile
+from webhook.envelope import ACCOUNT_EVENTS
+from workers.queues import enqueue_account_event, ensure_reconcile
 
 
 def sweep_inbox() -> int:
@@ -31,4 +32,15 @@ def sweep_inbox() -> int:
                 .distinct()
             )
         )
-    return sum(1 for meeting_id in meeting_ids if ensure_reconcile(svc.redis, meeting_id))
+        account_events = list(
+            uow.session.scalars(
+                select(InboxEvent.id).where(
+                    InboxEvent.status == "pending",
+                    InboxEvent.event_type.in_(ACCOUNT_EVENTS),
+                    func.coalesce(InboxEvent.next_attempt_at, InboxEvent.received_at) < cutoff,
+                )
+            )
+        )
+    for inbox_id in account_events:
+        enqueue_account_event(svc.redis, inbox_id)
+    return sum(1 for meeting_id in meeting_ids if ensure_reconcile(svc.redis, meeting_id)) + len(account_events)

@@ -30,6 +30,7 @@ def test_demo_plays_a_meeting_and_prints_matching_attendance(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout
     assert "Zoom validated the webhook endpoint: True" in out
+    assert re.search(r"Academy \d+ connected to Zoom account zoomsim-account by OAuth \(licensed host", out), out
     assert re.search(r"Training \d+: 'Safety basics \(2026 edition\)', completed, 75 min", out), out
     rows = re.findall(r"^(\S+@example\.org)\s+(\d+\.\d)\s+(\d+\.\d)$", out, re.MULTILINE)
     minutes = {email: (float(lms), float(zoom)) for email, lms, zoom in rows}

@@ -33,3 +33,17 @@ def test_environment_overrides():
 def test_a_malformed_number_is_a_clear_error():
     with pytest.raises(ValueError, match="PORT must be an integer"):
         load_settings({"PORT": "eighty"})
+
+
+def test_zoom_settings_default_to_zoom_and_the_oauth_flow_needs_all_four():
+    settings = load_settings({})
+    assert (settings.zoom_api_base_url, settings.zoom_oauth_base_url) == ("https://api.zoom.us/v2", "https://zoom.us")
+    assert not settings.zoom_oauth_configured
+    env = {"ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s", "ZOOM_REDIRECT_URL": "https://lms/cb", "SECRET_KEY": "k"}
+    assert load_settings(env).zoom_oauth_configured
+    for name in env:
+        assert not load_settings({k: v for k, v in env.items() if k != name}).zoom_oauth_configured
+
+
+def test_token_encryption_keys_are_a_list_for_rotation():
+    assert load_settings({"TOKEN_ENCRYPTION_KEY": "new, old"}).token_encryption_keys == ("new", "old")

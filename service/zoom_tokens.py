@@ -1,0 +1,118 @@
+"""Access tokens of a Zoom connection: decrypted when fresh, refreshed shortly before they expire.
+
+Refresh tokens rotate: the answer to a refresh holds the next one and the one
+used is dead. Two workers refreshing at once would lose one of the answers, so a
+refresh happens under a Redis lock per connection, the connection is read again
+inside it (another worker may have refreshed while we waited), and the new
+tokens are committed before the lock is released.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from redis.exceptions import LockError, RedisError
+
+from models import ZoomConnection, utcnow
+from service.services import Services
+from service.token_box import TokenBox
+from zoomapi.errors import ZoomUnavailable
+from zoomapi.oauth import OAuthClient, OAuthRefused, TokenSet
+
+# Refresh this long before Zoom's expiry, so no call goes out with a token about to die.
+REFRESH_MARGIN = timedelta(minutes=2)
+LOCK_TIMEOUT = 60
+
+
+class ConnectionBroken(Exception):
+    """The connection cannot get a token without an admin (refused refresh, disconnected)."""
+
+
+def oauth_client(svc: Services, connection: ZoomConnection | None = None) -> OAuthClient:
+    """The service's own OAuth app, or a Server-to-Server connection's credentials."""
+    settings = svc.settings
+    timeout = (settings.zoom_connect_timeout, settings.zoom_read_timeout)
+    if connection is not None and connection.kind == "server_to_server":
+        secret = TokenBox(settings.token_encryption_keys).open(connection.client_secret_sealed or "")
+        return OAuthClient(settings.zoom_oauth_base_url, connection.client_id or "", secret, timeout=timeout)
+    return OAuthClient(
+        settings.zoom_oauth_base_url, settings.zoom_client_id, settings.zoom_client_secret, timeout=timeout
+    )
+
+
+def store_tokens(box: TokenBox, connection: ZoomConnection, tokens: TokenSet) -> None:
+    connection.access_token_sealed = box.seal(tokens.access_token)
+    if tokens.refresh_token:
+        connection.refresh_token_sealed = box.seal(tokens.refresh_token)
+    connection.token_expires_at = tokens.expires_at
+    connection.token_version = (connection.token_version or 0) + 1
+    if tokens.scopes:
+        connection.scopes = " ".join(tokens.scopes)
+
+
+def _fresh(connection: ZoomConnection) -> bool:
+    expires = connection.token_expires_at
+    return bool(connection.access_token_sealed) and expires is not None and expires - REFRESH_MARGIN > utcnow()
+
+
+def _usable(connection: ZoomConnection | None, connection_id: int) -> ZoomConnection:
+    if connection is None or connection.status == "disconnected" or not connection.access_token_sealed:
+        raise ConnectionBroken(f"Zoom connection {connection_id} is disconnected")
+    return connection
+
+
+def access_token(svc: Services, connection_id: int, refused: str | None = None) -> str:
+    """A token to call Zoom with. `refused`: the token Zoom just answered 401 to, which must not come back."""
+    box = TokenBox(svc.settings.token_encryption_keys)
+    with svc.unit_of_work() as uow:
+        connection = _usable(uow.session.get(ZoomConnection, connection_id), connection_id)
+        if refused is None and _fresh(connection):
+            return box.open(connection.access_token_sealed or "")
+    try:
+        lock = svc.redis.lock(f"zoomsync:zoom-token:{connection_id}", timeout=LOCK_TIMEOUT, blocking_timeout=30)
+        if not lock.acquire():
+            raise ZoomUnavailable(None, None, "another worker is still refreshing this connection's token")
+    except RedisError as exc:
+        raise ZoomUnavailable(None, None, f"cannot lock the token refresh: {exc}") from exc
+    try:
+        with svc.unit_of_work() as uow:
+            connection = _usable(uow.session.get(ZoomConnection, connection_id), connection_id)
+            current = box.open(connection.access_token_sealed or "")
+            if _fresh(connection) and current != refused:
+                return current  # another worker refreshed while we waited for the lock
+            try:
+                tokens = _new_tokens(svc, connection, box)
+            except OAuthRefused as exc:
+                connection.status = "error"
+                connection.last_error = f"Zoom refused to renew the token ({exc.error}: {exc.reason}); reconnect"
+                connection.last_error_at = utcnow()
+                uow.commit()
+                raise ConnectionBroken(connection.last_error) from exc
+            store_tokens(box, connection, tokens)
+            connection.status = "connected"
+            uow.commit()
+            return tokens.access_token
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            pass  # it expired while we worked; the commit above is what counted
+
+
+def _new_tokens(svc: Services, connection: ZoomConnection, box: TokenBox) -> TokenSet:
+    client = oauth_client(svc, connection)
+    if connection.kind == "server_to_server":
+        return client.account_token(connection.account_id or "")
+    return client.refresh(box.open(connection.refresh_token_sealed or ""))
+
+
+class ConnectionTokens:
+    """The token source a ZoomClient calls: `tokens(refresh)`; a refresh replaces the token last handed out."""
+
+    def __init__(self, svc: Services, connection_id: int) -> None:
+        self.svc, self.connection_id = svc, connection_id
+        self.last: str | None = None
+
+    def __call__(self, refresh: bool) -> str:
+        self.last = access_token(self.svc, self.connection_id, refused=self.last if refresh else None)
+        return self.last
