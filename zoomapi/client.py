@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import requests
 
-from zoomapi.categories import CATEGORY
+from zoomapi.categories import CATEGORY, HOST_DAILY
 from zoomapi.errors import ZoomRateLimited, ZoomUnauthorized, ZoomUnavailable, classify
 from zoomapi.uuids import path_uuid
 
@@ -31,6 +31,9 @@ class Limiter(Protocol):
 
     def spend_host(self, host_id: str) -> None:
         """Count a meeting create or update against the host's daily 100; raise `Deferred` when spent."""
+
+    def exhaust_host(self, host_id: str, until: datetime) -> None:
+        """Zoom says the host's daily budget is spent: no more of their creates or updates until then."""
 
 
 TokenSource = Callable[[bool], str]  # token(refresh) -> access token; refresh=True forces a new one
@@ -72,7 +75,9 @@ class ZoomClient:
         *,
         json: Any = None,
         query: dict[str, Any] | None = None,
+        host: str | None = None,
     ) -> Any:
+        """One call; `host`: whose daily create/update budget it spends (creates and updates only)."""
         category = CATEGORY[(method, template)]
         url = self.base_url + template.format(**{k: str(v) for k, v in (path or {}).items()})
         for attempt in (1, 2):
@@ -94,7 +99,10 @@ class ZoomClient:
             if isinstance(error, ZoomUnauthorized) and attempt == 1:
                 continue
             if isinstance(error, ZoomRateLimited) and self.limiter is not None:
-                self.limiter.block(self.account_id, error.category or category, error.retry_at)
+                if error.daily and host and (method, template) in HOST_DAILY:
+                    self.limiter.exhaust_host(host, error.retry_at)  # that host's 100 a day, not the account's
+                else:
+                    self.limiter.block(self.account_id, error.category or category, error.retry_at)
             raise error
         raise AssertionError("unreachable")
 
@@ -121,14 +129,14 @@ class ZoomClient:
 
     def create(self, kind: str, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         self._spend_host(user_id)
-        return self.request("POST", f"/users/{{userId}}/{_plural(kind)}", {"userId": user_id}, json=body)
+        return self.request("POST", f"/users/{{userId}}/{_plural(kind)}", {"userId": user_id}, json=body, host=user_id)
 
     def get(self, kind: str, meeting_id: int) -> dict[str, Any]:
         return self.request("GET", *self._one(kind, meeting_id))
 
     def update(self, kind: str, meeting_id: int, body: dict[str, Any], host_id: str) -> None:
         self._spend_host(host_id)
-        self.request("PATCH", *self._one(kind, meeting_id), json=body)
+        self.request("PATCH", *self._one(kind, meeting_id), json=body, host=host_id)
 
     def _spend_host(self, host_id: str) -> None:
         if self.limiter is not None:
@@ -150,7 +158,7 @@ class ZoomClient:
                     "GET",
                     "/users/{userId}/webinars",
                     {"userId": user_id},
-                    query={"page_size": PAGE_SIZE, "page_number": number},
+                    query={"type": "upcoming", "page_size": PAGE_SIZE, "page_number": number},
                 )
                 rows.extend(page.get("webinars") or [])
                 if number >= (page.get("page_count") or 0):
@@ -174,7 +182,9 @@ class ZoomClient:
         if len(people) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} registrants per batch")
         template, path = self._one(kind, meeting_id)
-        body = {"auto_approve": True, "registrants_confirmation_email": False, "registrants": people}
+        body: dict[str, Any] = {"auto_approve": True, "registrants": people}
+        if kind == "meeting":  # the webinar endpoint takes no such field
+            body["registrants_confirmation_email"] = False
         return (self.request("POST", template + "/batch_registrants", path, json=body) or {}).get("registrants") or []
 
     def cancel_registrants(self, kind: str, meeting_id: int, refs: list[dict[str, str]]) -> None:

@@ -54,6 +54,9 @@ def classify(status: int, body: Any, headers: dict[str, str], now: datetime) -> 
     code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"), int) else None
     message = body.get("message") if isinstance(body, dict) and isinstance(body.get("message"), str) else ""
     lowered = {k.lower(): v for k, v in headers.items()}
+    if status == 300 and (code == 300 or "daily" in message.lower()):
+        status = 429  # older endpoints answered the daily create/update cap this way
+        lowered.setdefault("x-ratelimit-type", "Daily-limit")
     if status == 429:
         daily = lowered.get("x-ratelimit-type", "").lower() == "daily-limit" or "daily" in message.lower()
         retry_at = parse_retry_after(lowered.get("retry-after"), now)

@@ -94,6 +94,12 @@ class RedisLimiter:
             self.redis.decr(key)
             raise Deferred(next_utc_midnight(now), f"the daily {self.host_daily} creates and updates of host {host_id}")
 
+    def exhaust_host(self, host_id: str, until: datetime) -> None:
+        """Zoom answered the host's daily cap (our count may lag Zoom's): spent until Zoom's reset."""
+        key = f"zoomsync:host-daily:{host_id}:{datetime.now(UTC):%Y-%m-%d}"
+        ttl = max(1, int(until.timestamp() - time.time()) + 1)
+        self.redis.set(key, self.host_daily, ex=max(ttl, 2 * 24 * 3600))
+
     def host_budget_used(self, host_id: str) -> int:
         return int(self.redis.get(f"zoomsync:host-daily:{host_id}:{datetime.now(UTC):%Y-%m-%d}") or 0)
 

@@ -17,7 +17,10 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
         return None
     text = value.strip()
     if text.isascii() and text.isdigit():
-        return now + timedelta(seconds=int(text))
+        try:
+            return now + timedelta(seconds=int(text))
+        except OverflowError:
+            return None
     moment = None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -38,10 +41,11 @@ def next_utc_midnight(now: datetime) -> datetime:
 
 
 def backoff(attempt: int, base: float = 5.0, cap: float = 3600.0, rng: random.Random | None = None) -> float:
-    """Seconds before try `attempt + 1` after a transient failure: exponential, capped, full jitter.
+    """Seconds before try `attempt + 1` after a transient failure: exponential, capped, jittered.
 
-    Full jitter spreads the retries of many jobs that failed at once (a Zoom
-    outage) instead of sending them back together.
+    Drawn between half the ceiling and the ceiling: the jitter spreads the
+    retries of many jobs that failed at once (a Zoom outage) instead of sending
+    them back together, and the half keeps a floor under each wait.
     """
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    ceiling = min(cap, base * (2 ** min(max(0, attempt - 1), 64)))
     return (rng or random).uniform(ceiling / 2, ceiling)
