@@ -12,6 +12,7 @@ from models.lms import (
     Training,
     User,
 )
+from models.outbox import OUTBOX_KINDS, OUTBOX_STATUSES, OutboxItem
 from models.zoom import CONNECTION_KINDS, CONNECTION_STATUSES, ZoomConnection
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "InboxEvent",
     "MEETING_TYPES",
     "MeetingInstance",
+    "OUTBOX_KINDS",
+    "OUTBOX_STATUSES",
+    "OutboxItem",
     "ParticipantEvent",
     "Registrant",
     "THEME_MAX_LENGTH",

@@ -72,6 +72,14 @@ class Training(Base):
     actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # field name -> [epoch ms, tiebreak]: when each two-way field last changed, and by what.
     field_stamps: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Outbound sync. None: nothing to push (no connected account, or a meeting linked by hand);
+    # pending: an edit waits for Zoom; synced: Zoom confirmed; error: Zoom refused (zoom_sync_error says why).
+    zoom_sync_state: Mapped[str | None] = mapped_column(String(16))
+    zoom_sync_error: Mapped[str | None] = mapped_column(Text)
+    zoom_join_url: Mapped[str | None] = mapped_column(Text)
+    zoom_host_id: Mapped[str | None] = mapped_column(String(64))
+    # Zoom field -> [value, stamp]: what Zoom holds, as far as we know; a push sends only what differs.
+    zoom_confirmed: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -87,6 +95,11 @@ class Registrant(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # Set once the registrant exists in Zoom (outbound sync); matches participant events.
     zoom_registrant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    zoom_join_url: Mapped[str | None] = mapped_column(Text)  # the personal link: no passcode asked
+    zoom_sync_state: Mapped[str | None] = mapped_column(String(16))  # as Training.zoom_sync_state
+    zoom_sync_error: Mapped[str | None] = mapped_column(Text)
+    # Removed from the training in the LMS: kept until Zoom cancelled the registration, then for history.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     training: Mapped[Training] = relationship(back_populates="registrants")

@@ -21,10 +21,11 @@ from service.api_schemas import (
     connection_out,
     iso_z,
     training_out,
+    training_patch_schema,
 )
 from service.errors import ServiceError
 from service.services import services
-from workers.queues import enqueue_attendance, request_reconcile
+from workers.queues import enqueue_attendance, request_push, request_reconcile
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ def _run_follow_ups(follow_ups: lms.FollowUps) -> None:
             request_reconcile(redis, meeting_id)
         for training_id in follow_ups.recompute_trainings:
             enqueue_attendance(redis, training_id)
+        for training_id in follow_ups.push_trainings:
+            request_push(redis, training_id)
     except RedisError:
         log.warning("redis unavailable; follow-up jobs %s not queued", follow_ups)
 
@@ -115,6 +118,39 @@ def get_training(training_id: int):
         return jsonify(training_out(lms.get_training(uow, training_id)))
 
 
+@bp.patch("/trainings/<int:training_id>")
+def update_training(training_id: int):
+    data = _load(training_patch_schema())
+    follow_ups = lms.FollowUps()
+    with services().unit_of_work() as uow:
+        training = lms.update_training(uow, training_id, data, follow_ups)
+        uow.commit()
+        body = training_out(training)
+    _run_follow_ups(follow_ups)
+    return jsonify(body)
+
+
+@bp.delete("/trainings/<int:training_id>")
+def cancel_training(training_id: int):
+    follow_ups = lms.FollowUps()
+    with services().unit_of_work() as uow:
+        training = lms.cancel_training(uow, training_id, follow_ups)
+        uow.commit()
+        body = training_out(training)
+    _run_follow_ups(follow_ups)
+    return jsonify(body)
+
+
+@bp.delete("/trainings/<int:training_id>/registrants/<int:user_id>")
+def remove_registrant(training_id: int, user_id: int):
+    follow_ups = lms.FollowUps()
+    with services().unit_of_work() as uow:
+        lms.remove_registrant(uow, training_id, user_id, follow_ups)
+        uow.commit()
+    _run_follow_ups(follow_ups)
+    return "", 204
+
+
 @bp.post("/trainings/<int:training_id>/registrants")
 def add_registrant(training_id: int):
     data = _load(RegistrantIn())
@@ -132,7 +168,19 @@ def list_registrants(training_id: int):
     with services().unit_of_work() as uow:
         rows = lms.list_registrants(uow, training_id)
         items = [
-            {"id": r.id, "user_id": u.id, "email": u.email, "name": u.name, "registered_at": iso_z(r.created_at)}
+            {
+                "id": r.id,
+                "user_id": u.id,
+                "email": u.email,
+                "name": u.name,
+                "registered_at": iso_z(r.created_at),
+                "zoom": {
+                    "registrant_id": r.zoom_registrant_id,
+                    "join_url": r.zoom_join_url,
+                    "sync_state": r.zoom_sync_state,
+                    "sync_error": r.zoom_sync_error,
+                },
+            }
             for r, u in rows
         ]
     return jsonify(items=items)

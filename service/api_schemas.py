@@ -79,6 +79,11 @@ def connection_out(view: dict) -> dict:
     return {k: iso_z(v) if isinstance(v, datetime) else v for k, v in view.items()}
 
 
+def training_patch_schema() -> TrainingIn:
+    """What PATCH may change: the schedule, the description, the capacity (theme and type are judged by the service)."""
+    return TrainingIn(partial=True, exclude=("academy_id", "organizer_id", "zoom_meeting_id"))
+
+
 class RegistrantIn(_Strict):
     user_id = fields.Integer(required=True, strict=True)
 
@@ -101,6 +106,10 @@ def training_out(training) -> dict:
         "zoom": {
             "meeting_id": training.zoom_meeting_id,
             "uuid": training.zoom_uuid,
+            "join_url": training.zoom_join_url,
+            "host_id": training.zoom_host_id,
+            "sync_state": training.zoom_sync_state,
+            "sync_error": training.zoom_sync_error,
             "sync_issue": training.sync_issue,
         },
     }

@@ -34,7 +34,7 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("sweep")
     def sweep_command() -> None:
-        """Queue reconcile jobs for inbox events left pending (normally done every few seconds by the worker)."""
-        from workers.sweeper import sweep_inbox
+        """Queue jobs for inbox events and outbox rows left pending (the worker does it every few seconds)."""
+        from workers.sweeper import sweep_inbox, sweep_outbox
 
-        click.echo(f"queued {sweep_inbox()} reconcile job(s)")
+        click.echo(f"queued {sweep_inbox()} reconcile job(s) and {sweep_outbox()} push job(s)")

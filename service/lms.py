@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models import Academy, Attendance, Registrant, Training, User
+from models import Academy, Attendance, OutboxItem, Registrant, Training, User, ZoomConnection, utcnow
 from models.database import lock_meeting
 from service.errors import Conflict, Invalid, NotFound
 from service.inbox_admin import requeue_unmatched
@@ -29,6 +29,7 @@ TWO_WAY_FIELDS = ("start_time", "duration", "timezone")
 class FollowUps:
     reconcile_meetings: list[int] = field(default_factory=list)
     recompute_trainings: list[int] = field(default_factory=list)
+    push_trainings: list[int] = field(default_factory=list)
 
 
 def lms_stamp() -> list:
@@ -99,6 +100,92 @@ def create_training(uow: UnitOfWork, data: dict[str, Any], follow_ups: FollowUps
         # Events that came before the link were kept as `unmatched`; apply them now.
         requeue_unmatched(uow, meeting_id)
         follow_ups.reconcile_meetings.append(meeting_id)
+    elif connection_of(uow, training.academy_id) is not None:
+        # A connected academy: the meeting is created in Zoom by the push job.
+        training.zoom_sync_state = "pending"
+        _outbox(uow, training, "create", follow_ups)
+    return training
+
+
+def connection_of(uow: UnitOfWork, academy_id: int) -> ZoomConnection | None:
+    """The academy's Zoom connection, unless it was disconnected (a broken one still queues work)."""
+    return uow.session.scalars(
+        select(ZoomConnection).where(ZoomConnection.academy_id == academy_id, ZoomConnection.status != "disconnected")
+    ).first()
+
+
+def _syncs(uow: UnitOfWork, training: Training) -> bool:
+    """Whether LMS edits of this training go to Zoom: its academy is connected and it has (or gets) a meeting."""
+    if training.zoom_meeting_id is None and training.zoom_sync_state is None:
+        return False
+    return connection_of(uow, training.academy_id) is not None
+
+
+def _outbox(
+    uow: UnitOfWork,
+    training: Training,
+    kind: str,
+    follow_ups: FollowUps,
+    changes: dict | None = None,
+    registrant: Registrant | None = None,
+) -> None:
+    """Record an edit bound for Zoom in this transaction; the push is queued after the commit."""
+    uow.session.add(
+        OutboxItem(
+            training_id=training.id,
+            registrant_id=registrant.id if registrant else None,
+            kind=kind,
+            changes=changes or {},
+        )
+    )
+    if training.id not in follow_ups.push_trainings:
+        follow_ups.push_trainings.append(training.id)
+
+
+def update_training(uow: UnitOfWork, training_id: int, data: dict[str, Any], follow_ups: FollowUps) -> Training:
+    """Edit a training. The schedule goes to Zoom (what changed only); the description never does.
+
+    The title is managed in Zoom once a training has a Zoom meeting, and a meeting
+    never becomes a webinar or back: both are refused.
+    """
+    training = get_training(uow, training_id)
+    synced = training.zoom_meeting_id is not None or training.zoom_sync_state is not None
+    if "theme" in data and data["theme"] != training.theme and synced:
+        raise Conflict("the title is managed in Zoom: rename the meeting there and the training follows")
+    if "meeting_type" in data and data["meeting_type"] != training.meeting_type:
+        raise Conflict("a meeting cannot become a webinar, nor a webinar a meeting")
+    if training.status == "cancelled":
+        raise Conflict(f"training {training_id} is cancelled")
+    stamp = lms_stamp()
+    stamps = dict(training.field_stamps or {})
+    changed = {}
+    for name in TWO_WAY_FIELDS:
+        if name in data and data[name] != getattr(training, name):
+            setattr(training, name, data[name])
+            stamps[name] = stamp
+            changed[name] = data[name].isoformat() if isinstance(data[name], datetime) else data[name]
+    training.field_stamps = stamps
+    for name in ("description", "max_participants", "theme"):
+        if name in data:
+            setattr(training, name, data[name])
+    if changed and _syncs(uow, training):
+        training.zoom_sync_state = "pending" if training.zoom_sync_state != "error" else training.zoom_sync_state
+        _outbox(uow, training, "update", follow_ups, changes=changed)
+    uow.session.flush()
+    return training
+
+
+def cancel_training(uow: UnitOfWork, training_id: int, follow_ups: FollowUps) -> Training:
+    """Cancel it, and delete its Zoom meeting. A training that was held stays completed."""
+    training = get_training(uow, training_id)
+    if training.status == "completed":
+        raise Conflict(f"training {training_id} was held: it cannot be cancelled")
+    if training.status == "cancelled":
+        return training
+    training.status = "cancelled"
+    if _syncs(uow, training):
+        _outbox(uow, training, "delete", follow_ups)
+    uow.session.flush()
     return training
 
 
@@ -112,16 +199,42 @@ def add_registrant(uow: UnitOfWork, training_id: int, user_id: int, follow_ups: 
         _get(uow, User, user_id, "user")
     except NotFound as exc:
         raise Invalid("user does not exist", {"user_id": [exc.message]}) from exc
-    exists = uow.session.scalars(
+    registrant = uow.session.scalars(
         select(Registrant).where(Registrant.training_id == training_id, Registrant.user_id == user_id)
     ).first()
-    if exists is not None:
+    if registrant is not None and registrant.removed_at is None:
         raise Conflict(f"user {user_id} is already registered for training {training_id}")
-    registrant = Registrant(training_id=training_id, user_id=user_id)
-    uow.session.add(registrant)
+    if registrant is None:
+        registrant = Registrant(training_id=training_id, user_id=user_id)
+        uow.session.add(registrant)
+    else:  # registered again after being removed
+        registrant.removed_at = None
+        registrant.created_at = utcnow()
     uow.session.flush()
+    if _syncs(uow, training):
+        registrant.zoom_sync_state = "pending"
+        _outbox(uow, training, "register", follow_ups, registrant=registrant)
     if training.zoom_meeting_id is not None:
         follow_ups.recompute_trainings.append(training.id)
+    return registrant
+
+
+def remove_registrant(uow: UnitOfWork, training_id: int, user_id: int, follow_ups: FollowUps) -> Registrant:
+    """Take someone off the training; their Zoom registration is cancelled by the push job."""
+    get_training(uow, training_id)
+    registrant = uow.session.scalars(
+        select(Registrant).where(
+            Registrant.training_id == training_id, Registrant.user_id == user_id, Registrant.removed_at.is_(None)
+        )
+    ).first()
+    if registrant is None:
+        raise NotFound(f"user {user_id} is not registered for training {training_id}")
+    registrant.removed_at = utcnow()
+    training = get_training(uow, training_id)
+    if registrant.zoom_registrant_id or registrant.zoom_sync_state == "pending":
+        registrant.zoom_sync_state = "pending"
+        _outbox(uow, training, "unregister", follow_ups, registrant=registrant)
+    uow.session.flush()
     return registrant
 
 
@@ -131,7 +244,7 @@ def list_registrants(uow: UnitOfWork, training_id: int) -> list[tuple[Registrant
         uow.session.execute(
             select(Registrant, User)
             .join(User, User.id == Registrant.user_id)
-            .where(Registrant.training_id == training_id)
+            .where(Registrant.training_id == training_id, Registrant.removed_at.is_(None))
             .order_by(Registrant.id)
         ).all()
     )

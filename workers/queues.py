@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from rq import Queue, Retry
@@ -20,8 +20,9 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 RECONCILE_QUEUE = "reconcile"
+OUTBOUND_QUEUE = "outbound"  # pushes to Zoom: never behind a burst of webhooks, nor in front of it
 MAINTENANCE_QUEUE = "maintenance"
-QUEUE_NAMES = (RECONCILE_QUEUE, MAINTENANCE_QUEUE)
+QUEUE_NAMES = (RECONCILE_QUEUE, OUTBOUND_QUEUE, MAINTENANCE_QUEUE)
 
 # Backoff between attempts of a reconcile job that left events to retry (seconds).
 RETRY_INTERVALS = (5, 30, 120, 600)
@@ -130,3 +131,71 @@ def enqueue_account_event(redis: Redis, inbox_id: int) -> None:
         )
     except DuplicateJobError:
         pass  # queued, running, or just done: the job itself checks the event is still pending
+
+
+# --- pushes to Zoom: one waiting job per training, like reconcile per meeting ------------------
+
+
+def push_marker_key(training_id: int) -> str:
+    return f"zoomsync:push-queued:{training_id}"
+
+
+def _push_job_id(training_id: int) -> str:
+    return f"push-{training_id}-{uuid.uuid4().hex[:12]}"
+
+
+def request_push(redis: Redis, training_id: int) -> str | None:
+    """Queue a push of the training's pending edits unless one is already waiting (or scheduled)."""
+    job_id = _push_job_id(training_id)
+    if not redis.set(push_marker_key(training_id), job_id, nx=True, ex=MARKER_TTL_SECONDS):
+        return None
+    _enqueue_push(redis, training_id, job_id)
+    return job_id
+
+
+def ensure_push(redis: Redis, training_id: int) -> str | None:
+    """For the sweeper: queue a push unless the marked job really is still waiting in Redis."""
+    marked = redis.get(push_marker_key(training_id))
+    if marked:
+        try:
+            if Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES:
+                return None
+        except NoSuchJobError:
+            pass
+    job_id = _push_job_id(training_id)
+    redis.set(push_marker_key(training_id), job_id, ex=MARKER_TTL_SECONDS)
+    _enqueue_push(redis, training_id, job_id)
+    return job_id
+
+
+def schedule_push(redis: Redis, training_id: int, at: datetime) -> str:
+    """Push again at `at` (a rate limit, Zoom's daily reset, backoff); edits made meanwhile wait for it."""
+    job_id = _push_job_id(training_id)
+    ttl = max(MARKER_TTL_SECONDS, int((at - datetime.now(UTC)).total_seconds()) + MARKER_TTL_SECONDS)
+    redis.set(push_marker_key(training_id), job_id, ex=ttl)
+    _enqueue_push(redis, training_id, job_id, at=at)
+    return job_id
+
+
+def release_push_marker(redis: Redis, training_id: int) -> None:
+    redis.delete(push_marker_key(training_id))
+
+
+def _enqueue_push(redis: Redis, training_id: int, job_id: str, at: datetime | None = None) -> None:
+    from workers.push import push_training
+
+    options = dict(
+        job_id=job_id,
+        description=f"push training {training_id} to Zoom",
+        job_timeout=PUSH_TIMEOUT,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
+    outbound = queue(redis, OUTBOUND_QUEUE)
+    if at is None:
+        outbound.enqueue(push_training, training_id, **options)
+    else:
+        outbound.enqueue_at(at, push_training, training_id, **options)
+
+
+PUSH_TIMEOUT = 300

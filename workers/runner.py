@@ -39,13 +39,14 @@ class AppContextJob(Job):
 
 
 def _run_cron(app: Flask) -> None:
-    from workers.sweeper import sweep_inbox
+    from workers.sweeper import sweep_inbox, sweep_outbox
 
     svc = app.extensions[EXTENSION_KEY]
     scheduler = CronScheduler(connection=svc.redis, name=f"zoomsync-cron-{os.getpid()}")
-    scheduler.register(
-        sweep_inbox, MAINTENANCE_QUEUE, interval=svc.settings.sweep_interval_seconds, job_timeout=120, result_ttl=600
-    )
+    for sweep in (sweep_inbox, sweep_outbox):
+        scheduler.register(
+            sweep, MAINTENANCE_QUEUE, interval=svc.settings.sweep_interval_seconds, job_timeout=120, result_ttl=600
+        )
     scheduler.start()
 
 

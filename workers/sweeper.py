@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from models import InboxEvent, utcnow
+from models import InboxEvent, OutboxItem, utcnow
 from service.services import services
 from webhook.envelope import ACCOUNT_EVENTS
-from workers.queues import enqueue_account_event, ensure_reconcile
+from workers.queues import enqueue_account_event, ensure_push, ensure_reconcile
 
 
 def sweep_inbox() -> int:
@@ -44,3 +44,25 @@ def sweep_inbox() -> int:
     for inbox_id in account_events:
         enqueue_account_event(svc.redis, inbox_id)
     return sum(1 for meeting_id in meeting_ids if ensure_reconcile(svc.redis, meeting_id)) + len(account_events)
+
+
+def sweep_outbox() -> int:
+    """RQ cron job: queue a push for every training with outbox rows due and waiting longer than the threshold.
+
+    A crash between an edit's commit and its enqueue, or a lost job, leaves rows
+    pending; rows waiting for a rate limit or a backoff are not due until then.
+    """
+    svc = services()
+    cutoff = utcnow() - timedelta(seconds=svc.settings.sweep_after_seconds)
+    with svc.unit_of_work() as uow:
+        training_ids = list(
+            uow.session.scalars(
+                select(OutboxItem.training_id)
+                .where(
+                    OutboxItem.status == "pending",
+                    func.coalesce(OutboxItem.next_attempt_at, OutboxItem.created_at) < cutoff,
+                )
+                .distinct()
+            )
+        )
+    return sum(1 for training_id in training_ids if ensure_push(svc.redis, training_id))

@@ -14,8 +14,10 @@ from typing import Any
 
 TOPIC_MAX = 200
 ZOOM_TYPE = {"meeting": 2, "webinar": 5}
-# The fields of a training that go to Zoom, by their Zoom names.
+# The fields of a training that go to Zoom, by their Zoom names: the topic when the meeting is created
+# (after that the title is edited only in Zoom), the schedule whenever the LMS changes it.
 PUSHED_FIELDS = ("topic", "start_time", "duration", "timezone")
+SCHEDULE_FIELDS = ("start_time", "duration", "timezone")
 
 
 def topic_of(theme: str) -> str:
@@ -38,12 +40,14 @@ def create_body(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     return {**{name: values[name] for name in PUSHED_FIELDS}, "type": ZOOM_TYPE[kind], "settings": settings}
 
 
-def update_body(wanted: dict[str, Any], confirmed: dict[str, Any]) -> dict[str, Any]:
-    """Only what differs from what Zoom last confirmed: a blind overwrite would undo edits made in Zoom.
+def update_body(wanted: dict[str, Any], confirmed: dict[str, Any], edited: set[str] | None = None) -> dict[str, Any]:
+    """Only the schedule fields the LMS edited, and only where Zoom holds something else.
 
-    A start time goes with its time zone, so Zoom reads it the way we mean it.
+    A blind overwrite would undo edits made in Zoom. A start time goes with its
+    time zone, so Zoom reads it the way we mean it.
     """
-    body = {name: wanted[name] for name in PUSHED_FIELDS if wanted.get(name) != confirmed.get(name)}
+    names = [name for name in SCHEDULE_FIELDS if edited is None or name in edited]
+    body = {name: wanted[name] for name in names if wanted.get(name) != confirmed.get(name)}
     if "start_time" in body:
         body["timezone"] = wanted["timezone"]
     return body

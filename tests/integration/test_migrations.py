@@ -33,6 +33,8 @@ def test_migrations_match_the_models(migrated_url):
     assert diff == []
 
 
+# Dropping columns on SQLite rebuilds the table, reflecting its neighbours (users' lower(email) index).
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_downgrade_removes_every_table(tmp_path):
     from alembic.config import Config
 

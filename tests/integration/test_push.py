@@ -1,0 +1,414 @@
+"""LMS edits reach Zoom: the outbox, the push job and Zoom's answers, against the simulator over HTTP.
+
+Both stacks (SQLite + fakeredis, PostgreSQL + Redis). Every request the service
+sends is checked against Zoom's OpenAPI description by the simulator (the `zoom`
+fixture fails a test otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select, text
+
+from config import load_settings
+from models import OutboxItem, Registrant
+from service.services import EXTENSION_KEY
+from tests.helpers import API_TOKEN, AUTH, SECRET, SECRET_KEY, TOKEN_KEY, run_jobs, zoom_env
+from workers.queues import OUTBOUND_QUEUE, queue, request_push
+from workers.sweeper import sweep_outbox
+
+
+@pytest.fixture
+def settings(tmp_path, zoom):
+    env = {
+        "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
+        "API_TOKEN": API_TOKEN,
+        "SECRET_KEY": SECRET_KEY,
+        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
+        **zoom_env(zoom),
+    }
+    return load_settings(env, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")
+
+
+@pytest.fixture
+def svc(app):
+    return app.extensions[EXTENSION_KEY]
+
+
+@pytest.fixture
+def academy(client, zoom) -> dict:
+    """A connected academy (Server-to-Server) and an organizer who is the simulated account's host."""
+    academy_id = client.post("/api/v1/academies", json={"name": "Pushing"}, headers=AUTH).json["id"]
+    cfg = zoom.sim.config
+    body = {
+        "kind": "server_to_server",
+        "account_id": cfg.account_id,
+        "client_id": cfg.s2s_client_id,
+        "client_secret": cfg.s2s_client_secret,
+    }
+    assert client.put(f"/api/v1/academies/{academy_id}/zoom-connection", json=body, headers=AUTH).status_code == 200
+    organizer = client.post("/api/v1/users", json={"email": cfg.host_email, "name": "Harper Host"}, headers=AUTH)
+    return {"id": academy_id, "organizer": organizer.json["id"]}
+
+
+def new_training(client, academy: dict, **overrides) -> dict:
+    body = {
+        "academy_id": academy["id"],
+        "theme": "Fire safety",
+        "start_time": "2026-12-10T09:00:00+01:00",
+        "duration": 60,
+        "timezone": "Europe/Berlin",
+        "meeting_type": "meeting",
+        "organizer_id": academy["organizer"],
+        **overrides,
+    }
+    answer = client.post("/api/v1/trainings", json=body, headers=AUTH)
+    assert answer.status_code == 201, answer.json
+    return answer.json
+
+
+def learner(client, n: int) -> int:
+    body = {"email": f"learner{n}@example.org", "name": f"Learner Number{n}"}
+    return client.post("/api/v1/users", json=body, headers=AUTH).json["id"]
+
+
+def training(client, training_id: int) -> dict:
+    return client.get(f"/api/v1/trainings/{training_id}", headers=AUTH).json
+
+
+def zoom_meeting(zoom, meeting_id: int) -> dict:
+    return zoom.control.meeting(meeting_id)
+
+
+def zoom_calls(zoom, method: str, fragment: str) -> list[dict]:
+    return [r for r in zoom.sim.requests if r["method"] == method and fragment in r["path"]]
+
+
+def outbox(svc, training_id: int) -> list[tuple[str, str]]:
+    with svc.unit_of_work() as uow:
+        rows = uow.session.scalars(
+            select(OutboxItem).where(OutboxItem.training_id == training_id).order_by(OutboxItem.id)
+        )
+        return [(row.kind, row.status) for row in rows]
+
+
+def run_scheduled(app, svc) -> None:
+    """Move every scheduled push to its queue, as RQ's scheduler does when the time comes, and run it."""
+    outbound = queue(svc.redis, OUTBOUND_QUEUE)
+    registry = ScheduledJobRegistry(queue=outbound)
+    for job_id in registry.get_job_ids():
+        registry.remove(job_id)
+        outbound.enqueue_job(outbound.fetch_job(job_id))
+    run_jobs(app)
+
+
+def due_now(svc) -> None:
+    with svc.unit_of_work() as uow:
+        uow.session.execute(text("UPDATE outbox SET next_attempt_at = NULL"))
+        uow.commit()
+
+
+# --- creating --------------------------------------------------------------------------------------
+
+
+def test_a_training_of_a_connected_academy_is_created_in_zoom(app, client, academy, zoom, svc):
+    created = new_training(client, academy)
+    assert created["zoom"]["sync_state"] == "pending" and created["zoom"]["meeting_id"] is None
+    run_jobs(app)
+    shown = training(client, created["id"])
+    assert shown["zoom"]["sync_state"] == "synced" and shown["zoom"]["sync_error"] is None
+    meeting = zoom_meeting(zoom, shown["zoom"]["meeting_id"])
+    assert (meeting["topic"], meeting["type"], meeting["duration"]) == ("Fire safety", 2, 60)
+    assert (meeting["start_time"], meeting["timezone"]) == ("2026-12-10T08:00:00Z", "Europe/Berlin")
+    assert meeting["settings"]["approval_type"] == 0 and meeting["settings"]["use_pmi"] is False
+    assert "agenda" not in zoom_calls(zoom, "POST", "/meetings")[0]["body"]
+    assert shown["zoom"]["join_url"] == meeting["join_url"] and shown["zoom"]["uuid"] == meeting["uuid"]
+    assert shown["zoom"]["host_id"] == meeting["host_id"]
+    assert outbox(svc, created["id"]) == [("create", "sent")]
+
+
+def test_a_webinar_is_created_as_a_webinar(app, client, academy, zoom):
+    created = new_training(client, academy, meeting_type="webinar")
+    run_jobs(app)
+    meeting = zoom_meeting(zoom, training(client, created["id"])["zoom"]["meeting_id"])
+    assert (meeting["kind"], meeting["type"]) == ("webinar", 5)
+
+
+def test_the_zoom_topic_is_the_theme_cut_to_200_characters_and_the_lms_keeps_it_whole(app, client, academy, zoom):
+    theme = "Ü" * 255
+    created = new_training(client, academy, theme=theme)
+    run_jobs(app)
+    shown = training(client, created["id"])
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["topic"] == "Ü" * 200
+    assert shown["theme"] == theme
+
+
+def test_a_training_of_an_unconnected_academy_never_reaches_zoom(app, client, zoom):
+    academy_id = client.post("/api/v1/academies", json={"name": "Offline"}, headers=AUTH).json["id"]
+    organizer = client.post("/api/v1/users", json={"email": "o@example.org", "name": "O"}, headers=AUTH).json["id"]
+    created = new_training(client, {"id": academy_id, "organizer": organizer})
+    run_jobs(app)
+    assert created["zoom"]["sync_state"] is None and zoom_calls(zoom, "POST", "/meetings") == []
+
+
+def test_zoom_refusing_the_create_is_an_error_with_zooms_message_and_no_retry(app, client, academy, zoom, svc):
+    zoom.control.call("POST", "/users", {"email": "no-webinars@example.org", "type": 2})
+    organizer = client.post(
+        "/api/v1/users", json={"email": "no-webinars@example.org", "name": "No Webinars"}, headers=AUTH
+    ).json["id"]
+    created = new_training(client, {**academy, "organizer": organizer}, meeting_type="webinar")
+    run_jobs(app)
+    shown = training(client, created["id"])
+    assert shown["zoom"]["sync_state"] == "error" and "Webinar plan is missing" in shown["zoom"]["sync_error"]
+    assert outbox(svc, created["id"]) == [("create", "failed")]
+    with app.app_context():
+        assert sweep_outbox() == 0  # a permanent failure is not retried blindly
+
+
+def test_a_create_interrupted_after_zoom_answered_adopts_that_meeting(app, client, academy, zoom, svc):
+    created = new_training(client, academy)
+    queue(svc.redis, OUTBOUND_QUEUE).empty()
+    # The earlier attempt reached Zoom, then the worker died before it could record the meeting.
+    with svc.unit_of_work() as uow:
+        uow.session.execute(text("UPDATE outbox SET attempts = 1"))
+        uow.commit()
+    svc.redis.delete(f"zoomsync:push-queued:{created['id']}")
+    cfg = zoom.sim.config
+    token = zoom.control.s2s_token(cfg.s2s_client_id, cfg.s2s_client_secret, cfg.account_id)
+    orphan = requests.post(
+        f"{zoom.url}/v2/users/{zoom.sim.world.accounts[cfg.account_id].owner_id}/meetings",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "topic": "Fire safety",
+            "type": 2,
+            "start_time": "2026-12-10T08:00:00Z",
+            "duration": 60,
+            "timezone": "Europe/Berlin",
+        },
+        timeout=5,
+    ).json()
+    request_push(svc.redis, created["id"])
+    run_jobs(app)
+    assert training(client, created["id"])["zoom"]["meeting_id"] == orphan["id"]
+    assert len([m for m in zoom.sim.world.meetings.values() if not m.deleted]) == 1
+
+
+# --- editing -------------------------------------------------------------------------------------
+
+
+def synced_training(app, client, academy) -> dict:
+    created = new_training(client, academy)
+    run_jobs(app)
+    return training(client, created["id"])
+
+
+def test_only_the_edited_fields_are_pushed(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    answer = client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=AUTH)
+    assert answer.status_code == 200 and answer.json["zoom"]["sync_state"] == "pending"
+    run_jobs(app)
+    [patch] = zoom_calls(zoom, "PATCH", "/meetings/")
+    assert patch["body"] == {"duration": 90}
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 90
+    assert training(client, shown["id"])["zoom"]["sync_state"] == "synced"
+
+
+def test_a_new_start_time_goes_in_utc_with_its_time_zone(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"start_time": "2026-12-11T10:30:00+01:00"}, headers=AUTH)
+    run_jobs(app)
+    [patch] = zoom_calls(zoom, "PATCH", "/meetings/")
+    assert patch["body"] == {"start_time": "2026-12-11T09:30:00Z", "timezone": "Europe/Berlin"}
+
+
+def test_many_edits_before_the_push_cost_one_patch_with_the_last_values(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    for duration in (70, 80, 90, 100, 110):
+        client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": duration}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"timezone": "Europe/Paris"}, headers=AUTH)
+    assert run_jobs(app) == 1
+    [patch] = zoom_calls(zoom, "PATCH", "/meetings/")
+    assert patch["body"] == {"duration": 110, "timezone": "Europe/Paris"}
+    assert [status for _, status in outbox(svc, shown["id"])] == ["sent"] * 7
+
+
+def test_an_edit_back_to_what_zoom_holds_sends_nothing(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 60}, headers=AUTH)
+    run_jobs(app)
+    assert zoom_calls(zoom, "PATCH", "/meetings/") == []
+    assert training(client, shown["id"])["zoom"]["sync_state"] == "synced"
+
+
+def test_the_description_is_saved_and_never_pushed(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    answer = client.patch(f"/api/v1/trainings/{shown['id']}", json={"description": "Bring a helmet"}, headers=AUTH)
+    assert answer.json["description"] == "Bring a helmet" and answer.json["zoom"]["sync_state"] == "synced"
+    run_jobs(app)
+    assert zoom_calls(zoom, "PATCH", "/meetings/") == []
+
+
+def test_the_title_and_the_type_cannot_be_changed_in_the_lms(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    title = client.patch(f"/api/v1/trainings/{shown['id']}", json={"theme": "New"}, headers=AUTH)
+    assert title.status_code == 409 and "managed in Zoom" in title.json["error"]
+    kind = client.patch(f"/api/v1/trainings/{shown['id']}", json={"meeting_type": "webinar"}, headers=AUTH)
+    assert kind.status_code == 409
+    fields = client.patch(f"/api/v1/trainings/{shown['id']}", json={"organizer_id": 1}, headers=AUTH)
+    assert fields.status_code == 422
+
+
+def test_cancelling_deletes_the_zoom_meeting(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    answer = client.delete(f"/api/v1/trainings/{shown['id']}", headers=AUTH)
+    assert answer.status_code == 200 and answer.json["status"] == "cancelled"
+    run_jobs(app)
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["deleted"] is True
+    assert outbox(svc, shown["id"])[-1] == ("delete", "sent")
+
+
+def test_cancelling_before_zoom_heard_of_it_sends_nothing(app, client, academy, zoom, svc):
+    created = new_training(client, academy)
+    client.delete(f"/api/v1/trainings/{created['id']}", headers=AUTH)
+    run_jobs(app)
+    assert zoom_calls(zoom, "POST", "/meetings") == []
+    assert outbox(svc, created["id"]) == [("create", "cancelled"), ("delete", "sent")]
+
+
+# --- registrants -----------------------------------------------------------------------------------
+
+
+def test_registrants_are_registered_in_zoom_in_batches_with_their_personal_links(app, client, academy, zoom, svc):
+    created = new_training(client, academy)
+    users = [learner(client, n) for n in range(35)]
+    for user_id in users:
+        client.post(f"/api/v1/trainings/{created['id']}/registrants", json={"user_id": user_id}, headers=AUTH)
+    client.post(f"/api/v1/trainings/{created['id']}/registrants", json={"user_id": academy["organizer"]}, headers=AUTH)
+    run_jobs(app)
+    assert len(zoom_calls(zoom, "POST", "/batch_registrants")) == 2  # 30 + 5
+    listed = client.get(f"/api/v1/trainings/{created['id']}/registrants", headers=AUTH).json["items"]
+    meeting = zoom_meeting(zoom, training(client, created["id"])["zoom"]["meeting_id"])
+    in_zoom = {r["email"]: r for r in meeting["registrants"]}
+    for item in listed:
+        if item["user_id"] == academy["organizer"]:
+            assert item["zoom"]["sync_state"] == "host" and item["email"] not in in_zoom  # Zoom refuses hosts
+            continue
+        zoom_side = in_zoom[item["email"]]
+        assert item["zoom"]["registrant_id"] == zoom_side["id"] and item["zoom"]["join_url"] == zoom_side["join_url"]
+        assert item["zoom"]["sync_state"] == "synced"
+    assert {status for _, status in outbox(svc, created["id"])} == {"sent"}
+
+
+def test_a_removed_registrant_is_cancelled_in_zoom(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    ann = learner(client, 1)
+    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=AUTH)
+    run_jobs(app)
+    assert client.delete(f"/api/v1/trainings/{shown['id']}/registrants/{ann}", headers=AUTH).status_code == 204
+    run_jobs(app)
+    [status_call] = zoom_calls(zoom, "PUT", "/registrants/status")
+    assert status_call["body"]["action"] == "cancel"
+    meeting = zoom_meeting(zoom, shown["zoom"]["meeting_id"])
+    assert [r["status"] for r in meeting["registrants"]] == ["cancelled"]
+    assert client.get(f"/api/v1/trainings/{shown['id']}/registrants", headers=AUTH).json["items"] == []
+    with svc.unit_of_work() as uow:
+        assert uow.session.scalars(select(Registrant)).one().zoom_sync_state == "cancelled"
+
+
+# --- Zoom's answers ------------------------------------------------------------------------------
+
+
+def test_a_429_reschedules_the_push_at_retry_after_and_then_it_goes(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    cfg = zoom.sim.config
+    zoom.control.call("PUT", f"/accounts/{cfg.account_id}/limits", {"light": 1})
+    token = zoom.control.s2s_token(cfg.s2s_client_id, cfg.s2s_client_secret, cfg.account_id)
+    spent = requests.get(  # another app of the account spends this second's only Light call
+        f"{zoom.url}/v2/meetings/{shown['zoom']['meeting_id']}", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+    assert spent.status_code in (200, 429)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=AUTH)
+    run_jobs(app)
+    [refused] = zoom_calls(zoom, "PATCH", "/meetings/")
+    assert refused["status"] == 429
+    with svc.unit_of_work() as uow:
+        row = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update")).one()
+        assert row.status == "pending" and row.next_attempt_at is not None and "rate limit" in row.last_error
+        assert row.attempts == 0  # waiting for a rate limit is no failure
+    assert len(ScheduledJobRegistry(queue=queue(svc.redis, OUTBOUND_QUEUE))) == 1
+    time.sleep(1.2)  # Zoom's Retry-After: a second
+    run_scheduled(app, svc)
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 75
+    assert training(client, shown["id"])["zoom"]["sync_state"] == "synced"
+
+
+def test_the_hosts_daily_limit_defers_the_push_to_zooms_reset(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    zoom.control.call("PUT", f"/accounts/{zoom.sim.config.account_id}/limits", {"host_daily": 1})  # the create used it
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=AUTH)
+    run_jobs(app)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    with svc.unit_of_work() as uow:
+        row = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update")).one()
+        assert row.status == "pending" and "daily" in row.last_error
+        assert row.next_attempt_at == datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("fault", [{"kind": "status", "status": 503}, {"kind": "drop"}])
+def test_zoom_unavailable_backs_off_and_the_edit_arrives_later(app, client, academy, zoom, svc, fault):
+    shown = synced_training(app, client, academy)
+    zoom.control.fault(count=1, path="/v2/meetings/", method="PATCH", **fault)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    run_jobs(app)
+    with svc.unit_of_work() as uow:
+        row = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update")).one()
+        assert (row.status, row.attempts) == ("pending", 1) and "unavailable" in row.last_error
+        assert row.next_attempt_at > datetime.now(UTC)
+    due_now(svc)
+    run_scheduled(app, svc)
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 45
+
+
+def test_a_meeting_deleted_in_zoom_is_flagged_missing_after_checking_again(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    zoom.control.delete_meeting(shown["zoom"]["meeting_id"])
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    run_jobs(app)
+    after = training(client, shown["id"])
+    assert after["zoom"]["sync_issue"] == "meeting missing in Zoom" and after["zoom"]["sync_state"] == "error"
+    assert zoom_calls(zoom, "GET", f"/meetings/{shown['zoom']['meeting_id']}")  # it looked once more
+    assert outbox(svc, shown["id"])[-1] == ("update", "failed")
+
+
+def test_a_passing_404_does_not_flag_a_healthy_meeting(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    zoom.control.fault(kind="status", status=404, count=1, method="PATCH")
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    run_jobs(app)
+    assert training(client, shown["id"])["zoom"]["sync_issue"] is None
+    due_now(svc)
+    run_scheduled(app, svc)
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 45
+
+
+def test_an_edit_whose_job_was_lost_is_pushed_by_the_sweeper(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 95}, headers=AUTH)
+    queue(svc.redis, OUTBOUND_QUEUE).empty()  # the enqueue after the commit never happened
+    svc.redis.delete(f"zoomsync:push-queued:{shown['id']}")
+    with app.app_context():
+        assert sweep_outbox() == 0  # younger than the threshold: its job may still be on the way
+    with svc.unit_of_work() as uow:
+        uow.session.execute(text("UPDATE outbox SET created_at = :t"), {"t": "2000-01-01 00:00:00"})
+        uow.commit()
+    with app.app_context():
+        assert sweep_outbox() == 1
+        assert sweep_outbox() == 0  # already queued
+    run_jobs(app)
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 95

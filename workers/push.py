@@ -1,0 +1,406 @@
+"""The push job: make Zoom hold what the LMS says for one training, and record what Zoom confirmed.
+
+It does not replay the outbox row by row. It reads the training, its pending
+outbox rows and its registrants, then asks Zoom for what differs: create the
+meeting, or only the schedule fields the LMS edited that Zoom holds otherwise,
+register the new registrants in batches, cancel the removed ones, or delete the
+meeting of a cancelled training. Ten edits of one training inside a second cost
+one PATCH. Each Zoom answer is recorded in a short transaction of its own, and
+rows edited meanwhile stay pending for the follow-up job, so nothing is lost and
+nothing is sent twice.
+
+Zoom's answers decide what happens next (zoomapi/errors.py): a rate limit or the
+daily cap reschedules the job for when Zoom allows it; 5xx and network failures
+back off with jitter, without end; a 404 is checked once more before the meeting
+is declared missing; any other 4xx is a permanent failure with Zoom's message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis.exceptions import LockError
+from sqlalchemy import select
+
+from models import OutboxItem, Registrant, Training, User, ZoomConnection, utcnow
+from models.database import lock_meeting
+from service.inbox_admin import requeue_unmatched
+from service.services import Services, services
+from service.zoom_connections import zoom_client
+from service.zoom_tokens import ConnectionBroken
+from workers.queues import PUSH_TIMEOUT, release_push_marker, request_reconcile, schedule_push
+from zoomapi import payloads
+from zoomapi.client import BATCH_SIZE, ZoomClient
+from zoomapi.errors import (
+    ZoomAPIError,
+    ZoomNotFound,
+    ZoomRateLimited,
+    ZoomRejected,
+    ZoomUnauthorized,
+    ZoomUnavailable,
+)
+from zoomapi.limiter import Deferred
+from zoomapi.timing import backoff
+
+log = logging.getLogger(__name__)
+
+MISSING = "meeting missing in Zoom"
+BUSY_RETRY = timedelta(seconds=3)
+BROKEN_RETRY = timedelta(minutes=10)
+
+
+@dataclass
+class Plan:
+    """What one push must do, read in one transaction."""
+
+    training_id: int
+    kind: str
+    meeting_id: int | None
+    host: str
+    cancelled: bool
+    wanted: dict[str, Any]
+    confirmed: dict[str, Any]
+    connection: ZoomConnection
+    rows: list[OutboxItem]
+    to_register: list[tuple[int, str, str]] = field(default_factory=list)  # (registrant id, email, name)
+    to_cancel: list[tuple[int, str | None, str]] = field(default_factory=list)  # (registrant id, zoom id, email)
+    hosting: list[int] = field(default_factory=list)  # registrants who host it: never registered in Zoom
+
+    @property
+    def row_ids(self) -> list[int]:
+        return [row.id for row in self.rows]
+
+    def rows_of(self, *kinds: str) -> list[int]:
+        return [row.id for row in self.rows if row.kind in kinds]
+
+    @property
+    def edited(self) -> set[str]:
+        return {name for row in self.rows if row.kind == "update" for name in row.changes}
+
+
+def push_training(training_id: int) -> str:
+    """RQ job, one training at a time (a Redis lock); argument: the training id only."""
+    svc = services()
+    release_push_marker(svc.redis, training_id)  # first: an edit from now on queues a follow-up
+    lock = svc.redis.lock(f"zoomsync:push-lock:{training_id}", timeout=PUSH_TIMEOUT, blocking_timeout=0)
+    if not lock.acquire():
+        schedule_push(svc.redis, training_id, datetime.now(UTC) + BUSY_RETRY)
+        return "another push of this training is running: again shortly"
+    try:
+        plan = read_plan(svc, training_id)
+        if plan is None:
+            return "nothing to push"
+        client = zoom_client(svc, plan.connection)
+        try:
+            return carry_out(svc, client, plan)
+        except (Deferred, ZoomRateLimited) as exc:
+            reason = f"waiting for Zoom's {'daily ' if getattr(exc, 'daily', False) else ''}rate limit"
+            return _later(svc, plan, exc.retry_at, reason, charge=False)
+        except ZoomUnavailable as exc:
+            attempts = 1 + max((row.attempts for row in plan.rows), default=0)
+            at = datetime.now(UTC) + timedelta(seconds=backoff(attempts))
+            return _later(svc, plan, at, f"Zoom unavailable: {exc.message}", charge=True)
+        except (ConnectionBroken, ZoomUnauthorized) as exc:
+            reason = f"the Zoom connection does not work: {exc}"
+            return _later(svc, plan, datetime.now(UTC) + BROKEN_RETRY, reason, charge=True)
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            pass
+
+
+def read_plan(svc: Services, training_id: int) -> Plan | None:
+    now = utcnow()
+    with svc.unit_of_work() as uow:
+        training = uow.session.get(Training, training_id)
+        if training is None:
+            return None
+        rows = list(
+            uow.session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.training_id == training_id, OutboxItem.status == "pending")
+                .order_by(OutboxItem.id)
+            )
+        )
+        rows = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
+        if not rows:
+            return None
+        connection = uow.session.scalars(
+            select(ZoomConnection).where(
+                ZoomConnection.academy_id == training.academy_id, ZoomConnection.status != "disconnected"
+            )
+        ).first()
+        if connection is None:
+            _fail_rows(uow, [row.id for row in rows], "the academy is not connected to Zoom")
+            training.zoom_sync_state, training.zoom_sync_error = "error", "the academy is not connected to Zoom"
+            uow.commit()
+            return None
+        organizer = uow.session.get(User, training.organizer_id)
+        host = training.zoom_host_id or (organizer.zoom_user_id if organizer else None) or (organizer.email or "")
+        registrants = list(
+            uow.session.execute(
+                select(Registrant, User)
+                .join(User, User.id == Registrant.user_id)
+                .where(Registrant.training_id == training_id, Registrant.zoom_sync_state == "pending")
+            )
+        )
+        plan = Plan(
+            training_id=training.id,
+            kind=training.meeting_type,
+            meeting_id=training.zoom_meeting_id,
+            host=host,
+            cancelled=training.status == "cancelled",
+            wanted=payloads.zoom_values(training.theme, training.start_time, training.duration, training.timezone),
+            confirmed={name: value[0] for name, value in (training.zoom_confirmed or {}).items()},
+            connection=connection,
+            rows=rows,
+        )
+        organizer_email = (organizer.email or "").lower() if organizer else ""
+        for registrant, user in registrants:
+            if registrant.removed_at is not None:
+                plan.to_cancel.append((registrant.id, registrant.zoom_registrant_id, user.email or ""))
+            elif (user.email or "").lower() == organizer_email:
+                plan.hosting.append(registrant.id)  # Zoom refuses to register a meeting's host
+            else:
+                plan.to_register.append((registrant.id, user.email or "", user.name or ""))
+        uow.session.expunge_all()
+        return plan
+
+
+def carry_out(svc: Services, client: ZoomClient, plan: Plan) -> str:
+    if plan.cancelled:
+        return _delete(svc, client, plan)
+    if plan.meeting_id is None:
+        if not _create(svc, client, plan):
+            return "Zoom refused to create the meeting"
+    try:
+        _update(svc, client, plan)
+        _registrants(svc, client, plan)
+    except ZoomNotFound:
+        _check_missing(svc, client, plan)
+        return MISSING
+    except ZoomRejected as exc:
+        _refused(svc, plan, plan.row_ids, exc)
+        return f"Zoom refused: {exc.message}"
+    _settle(svc, plan)
+    return "pushed"
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
+    """Create the meeting, or adopt the one an earlier attempt created before it could record it."""
+    [create] = [row for row in plan.rows if row.kind == "create"] or [None]
+    if not plan.host:
+        _refused(svc, plan, plan.row_ids, ZoomRejected(None, None, "the organizer has no Zoom user or email"))
+        return False
+    meeting = None
+    if create is not None and create.attempts:
+        meeting = _orphan(client, plan, create.created_at)
+    if meeting is None:
+        if create is not None:
+            _charge(svc, [create.id])  # before the call: a crash after it leaves the evidence to look for an orphan
+        try:
+            meeting = client.create(plan.kind, plan.host, payloads.create_body(plan.kind, plan.wanted))
+        except (ZoomRejected, ZoomNotFound) as exc:
+            _refused(svc, plan, plan.row_ids, exc)
+            return False
+    plan.meeting_id = int(meeting["id"])
+    plan.confirmed = _confirmed_from(meeting)
+    with svc.unit_of_work() as uow:
+        lock_meeting(uow.session, plan.meeting_id)
+        training = uow.session.get(Training, plan.training_id)
+        training.zoom_meeting_id = plan.meeting_id
+        training.zoom_uuid = meeting.get("uuid")
+        training.zoom_join_url = meeting.get("join_url")
+        training.zoom_host_id = meeting.get("host_id") or plan.host
+        training.zoom_confirmed = _stamped(plan.confirmed)
+        training.zoom_sync_error = None
+        _sent(uow, plan.rows_of("create"))
+        requeue_unmatched(uow, plan.meeting_id)
+        uow.commit()
+    plan.host = meeting.get("host_id") or plan.host
+    request_reconcile(svc.redis, plan.meeting_id)
+    return True
+
+
+def _orphan(client: ZoomClient, plan: Plan, since: datetime) -> dict[str, Any] | None:
+    """A meeting an interrupted attempt created: same topic and start, created after the edit."""
+    for candidate in client.upcoming(plan.kind, plan.host):
+        created = candidate.get("created_at") or ""
+        if (
+            candidate.get("topic") == plan.wanted["topic"]
+            and candidate.get("start_time") == plan.wanted["start_time"]
+            and created >= payloads.zoom_time(since.replace(microsecond=0))
+        ):
+            return client.get(plan.kind, int(candidate["id"]))
+    return None
+
+
+def _update(svc: Services, client: ZoomClient, plan: Plan) -> None:
+    updates = plan.rows_of("update")
+    if not updates:
+        return
+    learned: dict[str, Any] = {}
+    if any(name not in plan.confirmed for name in payloads.SCHEDULE_FIELDS):
+        # A meeting linked by hand: learn what Zoom holds before judging what differs.
+        learned = _confirmed_from(client.get(plan.kind, plan.meeting_id))
+        plan.confirmed = {**learned, **plan.confirmed}
+    body = payloads.update_body(plan.wanted, plan.confirmed, plan.edited)
+    if body:
+        client.update(plan.kind, plan.meeting_id, body, plan.host)
+        plan.confirmed.update(body)
+    with svc.unit_of_work() as uow:
+        training = uow.session.get(Training, plan.training_id)
+        # Oldest first: what we just learned, what webhooks told us meanwhile, what Zoom has just accepted.
+        training.zoom_confirmed = {**_stamped(learned), **(training.zoom_confirmed or {}), **_stamped(body, "push")}
+        _sent(uow, updates)
+        uow.commit()
+
+
+def _registrants(svc: Services, client: ZoomClient, plan: Plan) -> None:
+    for start in range(0, len(plan.to_register), BATCH_SIZE):
+        chunk = plan.to_register[start : start + BATCH_SIZE]
+        people = [payloads.registrant_body(email, name) for _, email, name in chunk]
+        answers = {a.get("email", "").lower(): a for a in client.batch_registrants(plan.kind, plan.meeting_id, people)}
+        with svc.unit_of_work() as uow:
+            for registrant_id, email, _ in chunk:
+                registrant = uow.session.get(Registrant, registrant_id)
+                answer = answers.get(email.lower())
+                if answer is None:
+                    registrant.zoom_sync_state = "error"
+                    registrant.zoom_sync_error = "Zoom did not register this person"
+                else:
+                    registrant.zoom_registrant_id = answer.get("registrant_id")
+                    registrant.zoom_join_url = answer.get("join_url")
+                    registrant.zoom_sync_state, registrant.zoom_sync_error = "synced", None
+            uow.commit()
+    known = [(rid, zid, email) for rid, zid, email in plan.to_cancel if zid]
+    if known:
+        client.cancel_registrants(plan.kind, plan.meeting_id, [{"id": zid, "email": email} for _, zid, email in known])
+    with svc.unit_of_work() as uow:
+        for registrant_id, zoom_id, _ in plan.to_cancel:
+            registrant = uow.session.get(Registrant, registrant_id)
+            registrant.zoom_sync_state = "cancelled" if zoom_id else None
+        for registrant_id in plan.hosting:
+            registrant = uow.session.get(Registrant, registrant_id)
+            registrant.zoom_sync_state = "host"
+        # Every registrant this push read is settled: their rows are done.
+        _sent(uow, plan.rows_of("register", "unregister"))
+        uow.commit()
+
+
+def _delete(svc: Services, client: ZoomClient, plan: Plan) -> str:
+    if plan.meeting_id is not None:
+        try:
+            client.delete(plan.kind, plan.meeting_id)
+        except ZoomNotFound:
+            pass  # already gone: what we wanted
+        except ZoomRejected as exc:
+            _refused(svc, plan, plan.rows_of("delete"), exc)
+            return f"Zoom refused to delete: {exc.message}"
+    with svc.unit_of_work() as uow:
+        _sent(uow, plan.rows_of("delete"))
+        _cancel_rows(uow, [row.id for row in plan.rows if row.kind != "delete"])
+        training = uow.session.get(Training, plan.training_id)
+        training.zoom_sync_state, training.zoom_sync_error = "synced", None
+        uow.commit()
+    return "deleted in Zoom" if plan.meeting_id is not None else "cancelled before it reached Zoom"
+
+
+def _check_missing(svc: Services, client: ZoomClient, plan: Plan) -> None:
+    """A 404: look once more before believing it (a passing error must not flag a healthy meeting)."""
+    try:
+        client.get(plan.kind, plan.meeting_id)
+    except ZoomNotFound:
+        with svc.unit_of_work() as uow:
+            training = uow.session.get(Training, plan.training_id)
+            training.sync_issue = MISSING
+            training.zoom_sync_state, training.zoom_sync_error = "error", MISSING
+            _fail_rows(uow, plan.row_ids, MISSING)
+            uow.commit()
+        return
+    raise ZoomUnavailable(404, None, "Zoom answered 404 for a meeting that exists: trying again")
+
+
+def _settle(svc: Services, plan: Plan) -> None:
+    with svc.unit_of_work() as uow:
+        training = uow.session.get(Training, plan.training_id)
+        still = uow.session.scalars(
+            select(OutboxItem.id).where(OutboxItem.training_id == plan.training_id, OutboxItem.status == "pending")
+        ).first()
+        if still is None and training.zoom_sync_state == "pending":
+            training.zoom_sync_state, training.zoom_sync_error = "synced", None
+        uow.commit()
+
+
+# --- recording outcomes --------------------------------------------------------------------------
+
+
+def _stamped(values: dict[str, Any], source: str = "zoom") -> dict[str, list]:
+    stamp = [int(datetime.now(UTC).timestamp() * 1000), source]
+    return {name: [value, stamp] for name, value in values.items()}
+
+
+def _confirmed_from(meeting: dict[str, Any]) -> dict[str, Any]:
+    return {name: meeting[name] for name in payloads.PUSHED_FIELDS if name in meeting}
+
+
+def _rows(uow, ids: list[int]) -> list[OutboxItem]:
+    return list(uow.session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids)))) if ids else []
+
+
+def _sent(uow, ids: list[int]) -> None:
+    for row in _rows(uow, ids):
+        row.status, row.sent_at, row.last_error, row.next_attempt_at = "sent", utcnow(), None, None
+
+
+def _cancel_rows(uow, ids: list[int]) -> None:
+    for row in _rows(uow, ids):
+        row.status = "cancelled"
+
+
+def _fail_rows(uow, ids: list[int], error: str) -> None:
+    for row in _rows(uow, ids):
+        row.status, row.last_error = "failed", error
+
+
+def _charge(svc: Services, ids: list[int]) -> None:
+    with svc.unit_of_work() as uow:
+        for row in _rows(uow, ids):
+            row.attempts += 1
+        uow.commit()
+
+
+def _refused(svc: Services, plan: Plan, ids: list[int], exc: ZoomAPIError) -> None:
+    """A permanent failure: shown with Zoom's message, never retried blindly."""
+    message = exc.message or str(exc)
+    with svc.unit_of_work() as uow:
+        _fail_rows(uow, ids, message)
+        training = uow.session.get(Training, plan.training_id)
+        training.zoom_sync_state, training.zoom_sync_error = "error", message
+        for row in _rows(uow, ids):
+            if row.registrant_id is not None:
+                registrant = uow.session.get(Registrant, row.registrant_id)
+                registrant.zoom_sync_state, registrant.zoom_sync_error = "error", message
+        uow.commit()
+
+
+def _later(svc: Services, plan: Plan, at: datetime, reason: str, charge: bool) -> str:
+    """Keep the rows pending until `at`, and schedule the push for then."""
+    with svc.unit_of_work() as uow:
+        for row in _rows(uow, plan.row_ids):
+            if row.status != "pending":
+                continue  # done before the interruption
+            row.next_attempt_at, row.last_error = at, reason
+            if charge:
+                row.attempts += 1
+        uow.commit()
+    schedule_push(svc.redis, plan.training_id, at)
+    log.info("push of training %s deferred to %s: %s", plan.training_id, at.isoformat(), reason)
+    return f"deferred to {at.isoformat()}: {reason}"
