@@ -2,17 +2,18 @@
 
 1. Starts the Zoom simulator on a free port, sending its webhooks to the service.
 2. Starts the service on embedded defaults (the Procfile's release, web, worker).
-3. Has Zoom validate the webhook endpoint, schedules a meeting in Zoom through
-   Zoom's API, creates the training, its organizer and learners in the LMS,
-   and registers the learners on both sides.
-4. Renames the meeting in Zoom's web portal, then plays the meeting: a learner on
-   two devices, one who rejoins, one whose leave event Zoom loses, a guest.
+3. Has Zoom validate the webhook endpoint, connects an academy by OAuth, and
+   creates a training with its organizer and learners in the LMS; the worker
+   creates the meeting in Zoom and registers the learners there.
+4. Renames the meeting in Zoom's web portal (the LMS follows), changes its
+   duration in the LMS (Zoom follows), then plays the meeting: a learner on two
+   devices, one who rejoins, one whose leave event Zoom loses, a guest.
 5. Waits for the worker and prints the training and its attendance next to what
    Zoom itself counted, then where to look. Ctrl-C stops it (`--once`: at once).
 
-The academy is connected to the simulated account by OAuth, as an admin would.
-Until the push of LMS edits to Zoom lands (issue 4), the demo itself creates
-the meeting and the registrations on Zoom's side.
+The academy is connected to the simulated account by OAuth, as an admin would;
+the worker then creates the meeting in Zoom, registers the learners and pushes
+the LMS's edits, as it would with Zoom itself.
 """
 
 from __future__ import annotations
@@ -84,28 +85,6 @@ def connect(lms: Lms, academy_id: int) -> dict[str, Any]:
 
 
 def run_demo(lms: Lms, zoom) -> dict[str, Any]:
-    cfg = zoom.sim.config
-    token = zoom.control.s2s_token(cfg.s2s_client_id, cfg.s2s_client_secret, cfg.account_id)
-    zoom_api = requests.Session()
-    zoom_api.headers["Authorization"] = f"Bearer {token}"
-
-    def zoom_call(method: str, path: str, **body: Any) -> dict[str, Any]:
-        response = zoom_api.request(method, f"{zoom.url}/v2{path}", json=body or None, timeout=10)
-        if response.status_code >= 400:
-            raise SystemExit(f"demo: Zoom {method} {path}: {response.status_code} {response.text}")
-        return response.json() if response.content else {}
-
-    host = zoom_call("GET", "/users/me")
-    meeting = zoom_call(
-        "POST",
-        f"/users/{host['id']}/meetings",  # a real user id, as Zoom advises for Server-to-Server apps
-        topic="Safety basics",
-        type=2,
-        start_time="2026-12-01T09:00:00Z",
-        duration=60,
-        timezone="Europe/Berlin",
-        settings={"approval_type": 0},
-    )
     academy = lms.call("POST", "/academies", name="Demo Academy")
     connected = connect(lms, academy["id"])
     print(
@@ -113,27 +92,42 @@ def run_demo(lms: Lms, zoom) -> dict[str, Any]:
         f"({connected['plan']} host, meeting capacity {connected['meeting_capacity']}, "
         f"webinars {'on' if connected['webinar']['enabled'] else 'off'})."
     )
-    organizer = lms.call("POST", "/users", email=host["email"], name=host["display_name"], zoom_user_id=host["id"])
+    host = connected["user"]
+    organizer = lms.call("POST", "/users", email=host["email"], name="Harper Host", zoom_user_id=host["id"])
     training = lms.call(
         "POST",
         "/trainings",
         academy_id=academy["id"],
         theme="Safety basics",
-        start_time="2026-12-01T09:00:00Z",
+        start_time="2026-12-01T10:00:00+01:00",
         duration=60,
         timezone="Europe/Berlin",
         meeting_type="meeting",
         organizer_id=organizer["id"],
-        zoom_meeting_id=meeting["id"],
     )
     for email, first, last in LEARNERS:
         user = lms.call("POST", "/users", email=email, name=f"{first} {last}")
         lms.call("POST", f"/trainings/{training['id']}/registrants", user_id=user["id"])
-        zoom_call("POST", f"/meetings/{meeting['id']}/registrants", email=email, first_name=first, last_name=last)
-    print(f"Zoom meeting {meeting['id']} scheduled; LMS training {training['id']} linked, 3 learners registered.")
 
-    zoom.control.edit_meeting(meeting["id"], topic="Safety basics (2026 edition)", duration=75)
-    print("Renamed in Zoom's web portal and made 75 minutes long: Zoom sends meeting.updated.")
+    def pushed():
+        got = lms.call("GET", f"/trainings/{training['id']}")
+        people = lms.call("GET", f"/trainings/{training['id']}/registrants")["items"]
+        done = got["zoom"]["sync_state"] == "synced" and all(p["zoom"]["sync_state"] == "synced" for p in people)
+        return got if done else None
+
+    meeting_id = wait_until(pushed, "the push job to create the meeting in Zoom")["zoom"]["meeting_id"]
+    in_zoom = zoom.control.meeting(meeting_id)
+    print(
+        f"The worker created Zoom meeting {meeting_id} ({in_zoom['start_time']}, {in_zoom['timezone']}) "
+        f"and registered {len(in_zoom['registrants'])} learners, each with a personal join link."
+    )
+    meeting = {"id": meeting_id}
+
+    zoom.control.edit_meeting(meeting["id"], topic="Safety basics (2026 edition)")
+    print("Renamed in Zoom's web portal: Zoom sends meeting.updated, and the training's theme follows.")
+    lms.call("PATCH", f"/trainings/{training['id']}", duration=75)
+    wait_until(lambda: zoom.control.meeting(meeting_id)["duration"] == 75, "the push of the new duration")
+    print("Made 75 minutes long in the LMS: the worker PATCHed only the duration to Zoom.")
     played = zoom.control.play(
         meeting["id"],
         {

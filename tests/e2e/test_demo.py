@@ -31,6 +31,10 @@ def test_demo_plays_a_meeting_and_prints_matching_attendance(tmp_path):
     out = run.stdout
     assert "Zoom validated the webhook endpoint: True" in out
     assert re.search(r"Academy \d+ connected to Zoom account zoomsim-account by OAuth \(licensed host", out), out
+    assert re.search(
+        r"The worker created Zoom meeting \d+ \(2026-12-01T09:00:00Z, Europe/Berlin\) and registered 3", out
+    )
+    assert "the worker PATCHed only the duration to Zoom" in out
     assert re.search(r"Training \d+: 'Safety basics \(2026 edition\)', completed, 75 min", out), out
     rows = re.findall(r"^(\S+@example\.org)\s+(\d+\.\d)\s+(\d+\.\d)$", out, re.MULTILINE)
     minutes = {email: (float(lms), float(zoom)) for email, lms, zoom in rows}
