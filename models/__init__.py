@@ -13,12 +13,14 @@ from models.lms import (
     User,
 )
 from models.outbox import OUTBOX_KINDS, OUTBOX_STATUSES, OutboxItem
+from models.sync_log import FieldChange, ZoomPush
 from models.zoom import CONNECTION_KINDS, CONNECTION_STATUSES, ZoomConnection
 
 __all__ = [
     "Academy",
     "Attendance",
     "Base",
+    "FieldChange",
     "CONNECTION_KINDS",
     "CONNECTION_STATUSES",
     "InboxEvent",
@@ -34,5 +36,6 @@ __all__ = [
     "Training",
     "User",
     "ZoomConnection",
+    "ZoomPush",
     "utcnow",
 ]

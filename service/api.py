@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, redirect, request
 from marshmallow import Schema, ValidationError
@@ -182,6 +183,23 @@ def list_registrants(training_id: int):
                 },
             }
             for r, u in rows
+        ]
+    return jsonify(items=items)
+
+
+@bp.get("/trainings/<int:training_id>/changes")
+def field_changes(training_id: int):
+    """The timeline of the schedule and title: each change, its side, and whether it won."""
+    with services().unit_of_work() as uow:
+        items = [
+            {
+                "field": change.field,
+                "value": change.value.get("v"),
+                "source": change.source,
+                "changed_at": iso_z(datetime.fromtimestamp(change.stamp_ms / 1000, tz=UTC)),
+                "outcome": change.outcome,
+            }
+            for change in lms.field_changes(uow, training_id)
         ]
     return jsonify(items=items)
 

@@ -14,7 +14,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models import Academy, Attendance, OutboxItem, Registrant, Training, User, ZoomConnection, utcnow
+from models import (
+    Academy,
+    Attendance,
+    FieldChange,
+    OutboxItem,
+    Registrant,
+    Training,
+    User,
+    ZoomConnection,
+    utcnow,
+)
 from models.database import lock_meeting
 from service.errors import Conflict, Invalid, NotFound
 from service.inbox_admin import requeue_unmatched
@@ -164,6 +174,16 @@ def update_training(uow: UnitOfWork, training_id: int, data: dict[str, Any], fol
             setattr(training, name, data[name])
             stamps[name] = stamp
             changed[name] = data[name].isoformat() if isinstance(data[name], datetime) else data[name]
+            uow.session.add(
+                FieldChange(
+                    training_id=training.id,
+                    field=name,
+                    value={"v": changed[name]},
+                    source="lms",
+                    stamp_ms=stamp[0],
+                    outcome="applied",
+                )
+            )
     training.field_stamps = stamps
     for name in ("description", "max_participants", "theme"):
         if name in data:
@@ -289,3 +309,11 @@ def _attendance_item(user_id: int, email: str | None, row: Attendance | None) ->
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def field_changes(uow: UnitOfWork, training_id: int) -> list[FieldChange]:
+    """Every change of the training's two-way fields, from either side, oldest first."""
+    get_training(uow, training_id)
+    return list(
+        uow.session.scalars(select(FieldChange).where(FieldChange.training_id == training_id).order_by(FieldChange.id))
+    )

@@ -13,7 +13,7 @@ Rules from the LMS products we follow:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +29,8 @@ ZOOM_TO_TRAINING = {
     "duration": "duration",
     "timezone": "timezone",
 }
+
+TRAINING_TO_ZOOM = {attribute: name for name, attribute in ZOOM_TO_TRAINING.items()}
 
 # A change is ranked by (time in epoch ms, tiebreak): equal times resolve the same
 # way whatever the arrival order.
@@ -113,3 +115,42 @@ def later_status(current: str, reported: str) -> str:
     A meeting held and then deleted stays completed: it happened.
     """
     return reported if STATUS_RANK[reported] > STATUS_RANK[current] else current
+
+
+# --- our own changes coming back ---------------------------------------------------------------
+
+# Zoom stamps an update with its own clock: allow ours to be this far ahead or behind.
+CLOCK_SKEW_MS = 5 * 60 * 1000
+# An echo arrives within minutes of the push; later, the same value is somebody's edit.
+ECHO_WINDOW_MS = 60 * 60 * 1000
+
+
+def zoom_spelling(value: Any) -> Any:
+    """A parsed Zoom value as Zoom writes it, so it compares with what we sent."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def echoes(
+    changed: dict[str, Any],
+    pushes: list[tuple[int, dict[str, Any]]],
+    last_zoom_change_ms: dict[str, int],
+    event_ms: int,
+) -> set[str]:
+    """The fields of a `meeting.updated` that are our own push coming back, and must change nothing.
+
+    A field is an echo when a push sent exactly this value shortly before Zoom's
+    time stamp, and Zoom has reported no change of that field since that push
+    (otherwise this value is somebody's edit that happens to match). `pushes`
+    are (sent at ms, fields as Zoom spells them); written before the call, so an
+    echo that beats the push's own bookkeeping back is still recognised.
+    """
+    found = set()
+    for sent_ms, fields in pushes:
+        if not sent_ms - CLOCK_SKEW_MS <= event_ms <= sent_ms + ECHO_WINDOW_MS:
+            continue
+        for name, value in changed.items():
+            if name in fields and fields[name] == zoom_spelling(value) and last_zoom_change_ms.get(name, 0) < sent_ms:
+                found.add(name)
+    return found

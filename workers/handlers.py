@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import MeetingInstance, Training
+from models import FieldChange, MeetingInstance, Training, ZoomPush
 from models.lms import THEME_MAX_LENGTH
 from workers import field_rules
 from workers.intervals import JOIN, LEAVE
@@ -46,6 +46,11 @@ def _ms_to_time(ms: int | None) -> datetime | None:
 
 
 def on_updated(ctx: Context, event: dict[str, Any]) -> None:
+    """Zoom's side of a two-way field: newest wins, our own pushes coming back change nothing.
+
+    Whatever wins, what Zoom now holds is remembered (`zoom_confirmed`), so the
+    push job knows what differs; every change is logged with what became of it.
+    """
     payload = event["payload"]
     changed = payload["object"]
     training = ctx.training
@@ -58,11 +63,71 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
             stamps["sync_issue"] = list(stamp)
             training.field_stamps = stamps
         return
-    for change in field_rules.accepted_changes(changed, stamp, stamps):
+    zoom_changed = {name: changed[name] for name in field_rules.ZOOM_TO_TRAINING if name in changed}
+    confirmed = dict(training.zoom_confirmed or {})
+    last_zoom = {name: entry[1][0] for name, entry in confirmed.items() if entry[1][1] == "zoom"}
+    echoed = field_rules.echoes(zoom_changed, _recent_pushes(ctx, stamp[0]), last_zoom, stamp[0])
+    before = {name: entry[0] for name, entry in confirmed.items()}
+    for name, value in zoom_changed.items():
+        if name not in confirmed or stamp[0] >= confirmed[name][1][0]:
+            confirmed[name] = [field_rules.zoom_spelling(value), [stamp[0], "push" if name in echoed else "zoom"]]
+    training.zoom_confirmed = confirmed
+    accepted = field_rules.accepted_changes({k: v for k, v in changed.items() if k not in echoed}, stamp, stamps)
+    applied = {change.attribute for change in accepted}
+    for change in accepted:
         value = change.value[:THEME_MAX_LENGTH] if change.attribute == "theme" else change.value
+        zoom_name = field_rules.TRAINING_TO_ZOOM[change.attribute]
+        if stamps.get(change.attribute, [0, ""])[1] == "lms" and before.get(zoom_name) != field_rules.zoom_spelling(
+            getattr(training, change.attribute)
+        ):
+            _lms_edit_lost(ctx, change.attribute)  # the LMS value never reached Zoom, and Zoom's is newer
         setattr(training, change.attribute, value)
         stamps[change.attribute] = list(stamp)
     training.field_stamps = stamps
+    for name, value in zoom_changed.items():
+        attribute = field_rules.ZOOM_TO_TRAINING[name]
+        outcome = "echo" if name in echoed else "applied" if attribute in applied else "lost"
+        _log_change(ctx, attribute, value, stamp[0], outcome)
+
+
+def _recent_pushes(ctx: Context, event_ms: int) -> list[tuple[int, dict[str, Any]]]:
+    since = event_ms - field_rules.ECHO_WINDOW_MS - field_rules.CLOCK_SKEW_MS
+    rows = ctx.session.execute(
+        select(ZoomPush.sent_ms, ZoomPush.fields)
+        .where(ZoomPush.training_id == ctx.training.id, ZoomPush.sent_ms >= since)
+        .order_by(ZoomPush.sent_ms.desc())
+        .limit(50)
+    )
+    return [(sent_ms, fields) for sent_ms, fields in rows]
+
+
+def _log_change(ctx: Context, attribute: str, value: Any, stamp_ms: int, outcome: str) -> None:
+    spelled = value.isoformat() if isinstance(value, datetime) else value
+    ctx.session.add(
+        FieldChange(
+            training_id=ctx.training.id,
+            field=attribute,
+            value={"v": spelled},
+            source="zoom",
+            stamp_ms=stamp_ms,
+            outcome=outcome,
+        )
+    )
+
+
+def _lms_edit_lost(ctx: Context, attribute: str) -> None:
+    last = ctx.session.scalars(
+        select(FieldChange)
+        .where(
+            FieldChange.training_id == ctx.training.id,
+            FieldChange.field == attribute,
+            FieldChange.source == "lms",
+            FieldChange.outcome == "applied",
+        )
+        .order_by(FieldChange.id.desc())
+    ).first()
+    if last is not None:
+        last.outcome = "lost"
 
 
 def _instance(ctx: Context, event: dict[str, Any]) -> MeetingInstance:

@@ -25,7 +25,7 @@ from typing import Any
 from redis.exceptions import LockError
 from sqlalchemy import select
 
-from models import OutboxItem, Registrant, Training, User, ZoomConnection, utcnow
+from models import OutboxItem, Registrant, Training, User, ZoomConnection, ZoomPush, utcnow
 from models.database import lock_meeting
 from service.inbox_admin import requeue_unmatched
 from service.services import Services, services
@@ -253,7 +253,13 @@ def _update(svc: Services, client: ZoomClient, plan: Plan) -> None:
         plan.confirmed = {**learned, **plan.confirmed}
     body = payloads.update_body(plan.wanted, plan.confirmed, plan.edited)
     if body:
-        client.update(plan.kind, plan.meeting_id, body, plan.host)
+        push_id = _record_push(svc, plan.training_id, body)
+        try:
+            client.update(plan.kind, plan.meeting_id, body, plan.host)
+        except ZoomRejected:
+            _push_outcome(svc, push_id, "failed")
+            raise
+        _push_outcome(svc, push_id, "ok")
         plan.confirmed.update(body)
     with svc.unit_of_work() as uow:
         training = uow.session.get(Training, plan.training_id)
@@ -342,8 +348,28 @@ def _settle(svc: Services, plan: Plan) -> None:
 # --- recording outcomes --------------------------------------------------------------------------
 
 
+def _record_push(svc: Services, training_id: int, fields: dict[str, Any]) -> int:
+    """Before the call: its echo may come back through the webhook before we hear Zoom's answer."""
+    with svc.unit_of_work() as uow:
+        push = ZoomPush(training_id=training_id, kind="update", fields=fields, sent_ms=_now_ms())
+        uow.session.add(push)
+        uow.session.flush()
+        uow.commit()
+        return push.id
+
+
+def _push_outcome(svc: Services, push_id: int, outcome: str) -> None:
+    with svc.unit_of_work() as uow:
+        uow.session.get(ZoomPush, push_id).outcome = outcome
+        uow.commit()
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
 def _stamped(values: dict[str, Any], source: str = "zoom") -> dict[str, list]:
-    stamp = [int(datetime.now(UTC).timestamp() * 1000), source]
+    stamp = [_now_ms(), source]
     return {name: [value, stamp] for name, value in values.items()}
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from workers import field_rules
 from workers.field_rules import (
     STATUS_RANK,
     ZOOM_TO_TRAINING,
@@ -325,3 +326,55 @@ def test_final_status_independent_of_event_order():
 def test_an_unknown_time_zone_from_zoom_is_not_applied():
     changed = {"timezone": "Mars/Olympus_Mons", "duration": 45}
     assert accepted_changes(changed, STAMP, {}) == [FieldChange("duration", 45)]
+
+
+# --- echoes: our own pushes coming back ------------------------------------------------------------
+
+SENT = 1_796_000_000_000
+
+
+def test_a_value_we_pushed_coming_back_is_an_echo():
+    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, SENT + 800) == {"duration"}
+
+
+def test_a_start_time_is_compared_as_zoom_spells_it():
+    start = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)
+    pushes = [(SENT, {"start_time": "2026-12-10T08:00:00Z", "timezone": "Europe/Berlin"})]
+    changed = {"start_time": start, "timezone": "Europe/Berlin"}
+    assert field_rules.echoes(changed, pushes, {}, SENT + 10) == {"start_time", "timezone"}
+
+
+def test_another_value_is_no_echo():
+    assert field_rules.echoes({"duration": 91}, [(SENT, {"duration": 90})], {}, SENT + 800) == set()
+
+
+def test_a_field_we_did_not_push_is_no_echo():
+    assert field_rules.echoes({"topic": "x"}, [(SENT, {"duration": 90})], {}, SENT + 800) == set()
+
+
+def test_only_the_pushed_fields_of_a_mixed_update_are_echoes():
+    changed = {"duration": 90, "topic": "Renamed in Zoom"}
+    assert field_rules.echoes(changed, [(SENT, {"duration": 90})], {}, SENT + 5) == {"duration"}
+
+
+def test_the_same_value_long_after_the_push_is_somebodys_edit():
+    late = SENT + field_rules.ECHO_WINDOW_MS + 1
+    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, late) == set()
+
+
+def test_zooms_clock_may_be_a_little_behind_ours():
+    early = SENT - field_rules.CLOCK_SKEW_MS
+    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, early) == {"duration"}
+    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, early - 1) == set()
+
+
+def test_after_a_zoom_change_since_the_push_a_matching_value_is_an_edit():
+    # We pushed 90; someone set 60 in Zoom; then someone set 90 again: that is no echo.
+    assert (
+        field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {"duration": SENT + 100}, SENT + 200) == set()
+    )
+
+
+def test_any_recent_push_may_be_the_one_echoed():
+    pushes = [(SENT + 1000, {"duration": 100}), (SENT, {"duration": 90})]
+    assert field_rules.echoes({"duration": 90}, pushes, {}, SENT + 1500) == {"duration"}

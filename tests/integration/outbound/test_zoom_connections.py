@@ -15,34 +15,15 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from config import load_settings
 from models import ZoomConnection
 from service import zoom_connections
-from service.services import EXTENSION_KEY
 from service.token_box import TokenBox
 from service.zoom_tokens import ConnectionBroken, access_token
-from tests.helpers import API_TOKEN, AUTH, SECRET, SECRET_KEY, TOKEN_KEY, deliver, run_jobs, sim_bodies, zoom_env
+from tests.helpers import AUTH, TOKEN_KEY, deliver, run_jobs, sim_bodies
 
 
 @pytest.fixture
-def settings(tmp_path, zoom):
-    env = {
-        "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
-        "API_TOKEN": API_TOKEN,
-        "SECRET_KEY": SECRET_KEY,
-        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
-        **zoom_env(zoom),
-    }
-    return load_settings(env, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")
-
-
-@pytest.fixture
-def svc(app):
-    return app.extensions[EXTENSION_KEY]
-
-
-@pytest.fixture
-def academy(client) -> int:
+def academy(client) -> int:  # not connected yet: these tests connect it
     return client.post("/api/v1/academies", json={"name": "Connected"}, headers=AUTH).json["id"]
 
 

@@ -15,103 +15,21 @@ import requests
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, text
 
-from config import load_settings
 from models import OutboxItem, Registrant
-from service.services import EXTENSION_KEY
-from tests.helpers import API_TOKEN, AUTH, SECRET, SECRET_KEY, TOKEN_KEY, run_jobs, zoom_env
+from tests.helpers import AUTH, run_jobs
+from tests.integration.outbound.support import (
+    due_now,
+    learner,
+    new_training,
+    outbox,
+    run_scheduled,
+    synced_training,
+    training,
+    zoom_calls,
+    zoom_meeting,
+)
 from workers.queues import OUTBOUND_QUEUE, queue, request_push
 from workers.sweeper import sweep_outbox
-
-
-@pytest.fixture
-def settings(tmp_path, zoom):
-    env = {
-        "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
-        "API_TOKEN": API_TOKEN,
-        "SECRET_KEY": SECRET_KEY,
-        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
-        **zoom_env(zoom),
-    }
-    return load_settings(env, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")
-
-
-@pytest.fixture
-def svc(app):
-    return app.extensions[EXTENSION_KEY]
-
-
-@pytest.fixture
-def academy(client, zoom) -> dict:
-    """A connected academy (Server-to-Server) and an organizer who is the simulated account's host."""
-    academy_id = client.post("/api/v1/academies", json={"name": "Pushing"}, headers=AUTH).json["id"]
-    cfg = zoom.sim.config
-    body = {
-        "kind": "server_to_server",
-        "account_id": cfg.account_id,
-        "client_id": cfg.s2s_client_id,
-        "client_secret": cfg.s2s_client_secret,
-    }
-    assert client.put(f"/api/v1/academies/{academy_id}/zoom-connection", json=body, headers=AUTH).status_code == 200
-    organizer = client.post("/api/v1/users", json={"email": cfg.host_email, "name": "Harper Host"}, headers=AUTH)
-    return {"id": academy_id, "organizer": organizer.json["id"]}
-
-
-def new_training(client, academy: dict, **overrides) -> dict:
-    body = {
-        "academy_id": academy["id"],
-        "theme": "Fire safety",
-        "start_time": "2026-12-10T09:00:00+01:00",
-        "duration": 60,
-        "timezone": "Europe/Berlin",
-        "meeting_type": "meeting",
-        "organizer_id": academy["organizer"],
-        **overrides,
-    }
-    answer = client.post("/api/v1/trainings", json=body, headers=AUTH)
-    assert answer.status_code == 201, answer.json
-    return answer.json
-
-
-def learner(client, n: int) -> int:
-    body = {"email": f"learner{n}@example.org", "name": f"Learner Number{n}"}
-    return client.post("/api/v1/users", json=body, headers=AUTH).json["id"]
-
-
-def training(client, training_id: int) -> dict:
-    return client.get(f"/api/v1/trainings/{training_id}", headers=AUTH).json
-
-
-def zoom_meeting(zoom, meeting_id: int) -> dict:
-    return zoom.control.meeting(meeting_id)
-
-
-def zoom_calls(zoom, method: str, fragment: str) -> list[dict]:
-    return [r for r in zoom.sim.requests if r["method"] == method and fragment in r["path"]]
-
-
-def outbox(svc, training_id: int) -> list[tuple[str, str]]:
-    with svc.unit_of_work() as uow:
-        rows = uow.session.scalars(
-            select(OutboxItem).where(OutboxItem.training_id == training_id).order_by(OutboxItem.id)
-        )
-        return [(row.kind, row.status) for row in rows]
-
-
-def run_scheduled(app, svc) -> None:
-    """Move every scheduled push to its queue, as RQ's scheduler does when the time comes, and run it."""
-    outbound = queue(svc.redis, OUTBOUND_QUEUE)
-    registry = ScheduledJobRegistry(queue=outbound)
-    for job_id in registry.get_job_ids():
-        registry.remove(job_id)
-        outbound.enqueue_job(outbound.fetch_job(job_id))
-    run_jobs(app)
-
-
-def due_now(svc) -> None:
-    with svc.unit_of_work() as uow:
-        uow.session.execute(text("UPDATE outbox SET next_attempt_at = NULL"))
-        uow.commit()
-
 
 # --- creating --------------------------------------------------------------------------------------
 
@@ -199,12 +117,6 @@ def test_a_create_interrupted_after_zoom_answered_adopts_that_meeting(app, clien
 
 
 # --- editing -------------------------------------------------------------------------------------
-
-
-def synced_training(app, client, academy) -> dict:
-    created = new_training(client, academy)
-    run_jobs(app)
-    return training(client, created["id"])
 
 
 def test_only_the_edited_fields_are_pushed(app, client, academy, zoom, svc):

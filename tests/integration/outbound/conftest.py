@@ -1,0 +1,42 @@
+"""The outbound tests' world: the service pointed at a fresh Zoom simulator, and a connected academy."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import load_settings
+from service.services import EXTENSION_KEY
+from tests.helpers import API_TOKEN, AUTH, SECRET, SECRET_KEY, TOKEN_KEY, zoom_env
+
+
+@pytest.fixture
+def settings(tmp_path, zoom):
+    env = {
+        "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
+        "API_TOKEN": API_TOKEN,
+        "SECRET_KEY": SECRET_KEY,
+        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
+        **zoom_env(zoom),
+    }
+    return load_settings(env, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")
+
+
+@pytest.fixture
+def svc(app):
+    return app.extensions[EXTENSION_KEY]
+
+
+@pytest.fixture
+def academy(client, zoom) -> dict:
+    """A connected academy (Server-to-Server) and an organizer who is the simulated account's host."""
+    academy_id = client.post("/api/v1/academies", json={"name": "Pushing"}, headers=AUTH).json["id"]
+    cfg = zoom.sim.config
+    body = {
+        "kind": "server_to_server",
+        "account_id": cfg.account_id,
+        "client_id": cfg.s2s_client_id,
+        "client_secret": cfg.s2s_client_secret,
+    }
+    assert client.put(f"/api/v1/academies/{academy_id}/zoom-connection", json=body, headers=AUTH).status_code == 200
+    organizer = client.post("/api/v1/users", json={"email": cfg.host_email, "name": "Harper Host"}, headers=AUTH)
+    return {"id": academy_id, "organizer": organizer.json["id"]}
