@@ -25,6 +25,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _ints(env: dict[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    parts = _list(env, name)
+    if not parts:
+        return default
+    try:
+        return tuple(int(part) for part in parts)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be comma-separated integers, got {env[name]!r}") from exc
+
+
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -60,6 +70,9 @@ class Settings:
     # Connect and read timeouts of every call to Zoom, seconds.
     zoom_connect_timeout: float = 5.0
     zoom_read_timeout: float = 20.0
+    # After a meeting ends: when to look for its participant report (seconds after the end, then after
+    # each try that found none); after the last, the pull is recorded as failed. Zoom: "some minutes".
+    report_delays: tuple[int, ...] = (300, 600, 1200, 2400, 3600, 7200, 14400)
 
     @property
     def zoom_oauth_configured(self) -> bool:
@@ -93,6 +106,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         zoom_redirect_url=env.get("ZOOM_REDIRECT_URL", ""),
         zoom_api_base_url=env.get("ZOOM_API_BASE_URL") or "https://api.zoom.us/v2",
         zoom_oauth_base_url=env.get("ZOOM_OAUTH_BASE_URL") or "https://zoom.us",
+        report_delays=_ints(env, "REPORT_DELAYS", (300, 600, 1200, 2400, 3600, 7200, 14400)),
     )
     values.update(overrides)
     return Settings(**values)

@@ -13,6 +13,7 @@ from models.lms import (
     User,
 )
 from models.outbox import OUTBOX_KINDS, OUTBOX_STATUSES, OutboxItem
+from models.report import PULL_STATUSES, ReportPull, ReportRow
 from models.sync_log import FieldChange, ZoomPush
 from models.zoom import CONNECTION_KINDS, CONNECTION_STATUSES, ZoomConnection
 
@@ -29,6 +30,9 @@ __all__ = [
     "OUTBOX_KINDS",
     "OUTBOX_STATUSES",
     "OutboxItem",
+    "PULL_STATUSES",
+    "ReportPull",
+    "ReportRow",
     "ParticipantEvent",
     "Registrant",
     "THEME_MAX_LENGTH",

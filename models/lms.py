@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BigId, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from models.report import ReportPull
 
 MEETING_TYPES = ("meeting", "webinar")
 TRAINING_STATUSES = ("not_started", "started", "completed", "cancelled")
@@ -84,6 +88,7 @@ class Training(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     registrants: Mapped[list[Registrant]] = relationship(back_populates="training")
+    report_pull: Mapped[ReportPull | None] = relationship(viewonly=True, lazy="selectin")
 
 
 class Registrant(Base):

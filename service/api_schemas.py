@@ -111,7 +111,23 @@ def training_out(training) -> dict:
             "sync_state": training.zoom_sync_state,
             "sync_error": training.zoom_sync_error,
             "sync_issue": training.sync_issue,
+            "report": _report_out(training.report_pull),
         },
+    }
+
+
+def _report_out(pull) -> dict | None:
+    """Where the reading of Zoom's participant report stands (None before the meeting ended)."""
+    if pull is None:
+        return None
+    return {
+        "status": pull.status,
+        "attempts": pull.attempts,
+        "next_attempt_at": iso_z(pull.next_attempt_at),
+        "last_error": pull.last_error,
+        "instances": pull.instances,
+        "rows": pull.rows,
+        "completed_at": iso_z(pull.completed_at),
     }
 
 

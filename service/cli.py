@@ -35,6 +35,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("sweep")
     def sweep_command() -> None:
         """Queue jobs for inbox events and outbox rows left pending (the worker does it every few seconds)."""
-        from workers.sweeper import sweep_inbox, sweep_outbox
+        from workers.sweeper import sweep_inbox, sweep_outbox, sweep_report_pulls
 
-        click.echo(f"queued {sweep_inbox()} reconcile job(s) and {sweep_outbox()} push job(s)")
+        reconcile, push, reports = sweep_inbox(), sweep_outbox(), sweep_report_pulls()
+        click.echo(f"queued {reconcile} reconcile, {push} push and {reports} report job(s)")

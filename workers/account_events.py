@@ -8,6 +8,7 @@ import logging
 from models import InboxEvent, utcnow
 from service.services import services
 from service.zoom_connections import deauthorized
+from workers.queues import release_once
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ def handle_account_event(inbox_id: int) -> str:
     Safe to run twice: a connection already disconnected is left as it is.
     """
     svc = services()
+    release_once(svc.redis, f"account-event-{inbox_id}")
     with svc.unit_of_work() as uow:
         event = uow.session.get(InboxEvent, inbox_id)
         if event is None or event.status != "pending":

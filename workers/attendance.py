@@ -1,6 +1,7 @@
 """Attendance of a training, recomputed from every participant fact of its meeting.
 
-Recomputing from the full set of stored facts (never adjusting totals
+Zoom's participant report, once read (workers/reports.py), replaces the live
+join/leave events of each meeting run it covers. Recomputing from the full set of stored facts (never adjusting totals
 incrementally) is what makes the result independent of delivery order and
 duplicates. Only rows whose values changed are written.
 """
@@ -15,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Attendance, MeetingInstance, ParticipantEvent, Registrant, Training, User
+from models import Attendance, MeetingInstance, ParticipantEvent, Registrant, ReportRow, Training, User
 from models.database import chunks
-from workers.intervals import Interval, person_intervals, total_seconds, union
+from workers.intervals import JOIN, LEAVE, Interval, person_intervals, total_seconds, union
 
 
 @dataclass
@@ -63,6 +64,37 @@ def _group_sessions(facts: Iterable[ParticipantEvent]) -> dict[tuple[str, str], 
         # Without a session id a fact stands alone (keyed by its own row id).
         key = (fact.meeting_uuid, fact.session_id or f"#fact{fact.id}")
         sessions[key].add(fact)
+    return sessions
+
+
+def _report_sessions(session: Session, meeting_id: int) -> dict[tuple[str, str], _Session]:
+    """Each row of Zoom's report is one join session with its join and its leave."""
+    rows = session.execute(
+        select(
+            ReportRow.id,
+            ReportRow.meeting_uuid,
+            ReportRow.session_id,
+            ReportRow.participant_user_id,
+            ReportRow.registrant_id,
+            ReportRow.email,
+            ReportRow.name,
+            ReportRow.join_time,
+            ReportRow.leave_time,
+        ).where(ReportRow.meeting_id == meeting_id)
+    )
+    sessions: dict[tuple[str, str], _Session] = {}
+    for row in rows:
+        key = f"#report{row.id}"
+        s = _Session(points=[(row.join_time, JOIN, key), (row.leave_time, LEAVE, key)])
+        for bucket, value in (
+            (s.registrant_ids, row.registrant_id),
+            (s.emails, row.email.lower()),
+            (s.zoom_user_ids, row.participant_user_id),
+            (s.names, row.name),
+        ):
+            if value:
+                bucket.add(value)
+        sessions[(row.meeting_uuid, key)] = s
     return sessions
 
 
@@ -130,7 +162,11 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
             ParticipantEvent.name,
         ).where(ParticipantEvent.meeting_id == training.zoom_meeting_id)
     )
-    sessions = _group_sessions(facts)
+    reported = _report_sessions(session, training.zoom_meeting_id)
+    # Zoom's report is authoritative for every run it covers; live events count for the others.
+    covered = {meeting_uuid for meeting_uuid, _ in reported}
+    sessions = _group_sessions(fact for fact in facts if fact.meeting_uuid not in covered)
+    sessions.update(reported)
     ends = dict(
         session.execute(
             select(MeetingInstance.uuid, MeetingInstance.ended_at).where(

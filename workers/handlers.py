@@ -33,6 +33,7 @@ class Context:
     # Set by handlers: what must be recomputed once the batch is applied.
     attendance_dirty: bool = False
     instances_dirty: bool = False
+    report_due: bool = False  # the meeting ended: Zoom's participant report will follow
     # Join/leave facts collected for one bulk insert per batch (see reconcile).
     facts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -162,6 +163,7 @@ def on_ended(ctx: Context, event: dict[str, Any]) -> None:
         instance.ended_at = ended
     ctx.training.status = field_rules.later_status(ctx.training.status, "completed")
     ctx.attendance_dirty = True  # joins without a leave close at the end
+    ctx.report_due = True
 
 
 def on_deleted(ctx: Context, event: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 RECONCILE_QUEUE = "reconcile"
@@ -114,23 +114,52 @@ def enqueue_attendance(redis: Redis, training_id: int) -> None:
     )
 
 
+# A job queued "once" holds this marker until it starts; a marker whose job was lost lapses by itself.
+ONCE_TTL_SECONDS = 600
+
+
+def once_key(name: str) -> str:
+    return f"zoomsync:queued:{name}"
+
+
+def enqueue_once(redis: Redis, name: str, queue_name: str, func, *args, **options) -> str | None:
+    """Queue `func(*args)` unless a job of that name is already waiting; the job calls `release_once(name)`.
+
+    For work whose state lives in the database (an account event, a report pull):
+    the sweeper may ask again and again, and at most one job waits at a time.
+    """
+    job_id = f"{name}-{uuid.uuid4().hex[:12]}"
+    if not redis.set(once_key(name), job_id, nx=True, ex=ONCE_TTL_SECONDS):
+        marked = redis.get(once_key(name))
+        try:
+            if marked and Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES:
+                return None
+        except NoSuchJobError:
+            pass  # the marker outlived its job (Redis lost it): queue again
+        redis.set(once_key(name), job_id, ex=ONCE_TTL_SECONDS)
+    queue(redis, queue_name).enqueue(func, *args, job_id=job_id, **options)
+    return job_id
+
+
+def release_once(redis: Redis, name: str) -> None:
+    redis.delete(once_key(name))
+
+
 def enqueue_account_event(redis: Redis, inbox_id: int) -> None:
-    """An account event (app_deauthorized) is its own job: it concerns no meeting. Never queued twice."""
+    """An account event (app_deauthorized) is its own job: it concerns no meeting."""
     from workers.account_events import handle_account_event
 
-    try:
-        queue(redis, MAINTENANCE_QUEUE).enqueue(
-            handle_account_event,
-            inbox_id,
-            job_id=f"account-event-{inbox_id}",
-            description=f"account event {inbox_id}",
-            retry=RECONCILE_RETRY,
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-            unique=True,
-        )
-    except DuplicateJobError:
-        pass  # queued, running, or just done: the job itself checks the event is still pending
+    enqueue_once(
+        redis,
+        f"account-event-{inbox_id}",
+        MAINTENANCE_QUEUE,
+        handle_account_event,
+        inbox_id,
+        description=f"account event {inbox_id}",
+        retry=RECONCILE_RETRY,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
 
 
 # --- pushes to Zoom: one waiting job per training, like reconcile per meeting ------------------
@@ -199,3 +228,20 @@ def _enqueue_push(redis: Redis, training_id: int, job_id: str, at: datetime | No
 
 
 PUSH_TIMEOUT = 300
+
+
+def enqueue_report_pull(redis: Redis, training_id: int) -> None:
+    """Read the training's participant report now (the sweeper calls this when the pull is due)."""
+    from workers.reports import pull_report
+
+    enqueue_once(
+        redis,
+        f"report-{training_id}",
+        OUTBOUND_QUEUE,
+        pull_report,
+        training_id,
+        description=f"read Zoom's participant report of training {training_id}",
+        job_timeout=600,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )

@@ -19,6 +19,7 @@ from webhook.schemas import parse_meeting_event
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
 from workers.queues import release_marker, retry_delay
+from workers.reports import schedule_report_pull
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ def reconcile_batch(
         outcomes.counts["unmatched"] = len(rows)
         return BatchOutcome(len(rows), outcomes.counts)
 
-    dirty_attendance = dirty_instances = False
+    dirty_attendance = dirty_instances = report_due = False
     facts: list[tuple[_Row, list[dict]]] = []
     for row in rows:
         ctx = Context(session, training, row.event_type, row.dedupe_key, row.event_ts)
@@ -206,6 +207,7 @@ def reconcile_batch(
             outcomes.ok(row)
         dirty_attendance |= ctx.attendance_dirty
         dirty_instances |= ctx.instances_dirty
+        report_due |= ctx.report_due
 
     _insert_facts(session, facts, outcomes)
     outcomes.write(session, now)
@@ -213,6 +215,9 @@ def reconcile_batch(
         _summarise_runs(session, training)
     if dirty_attendance:
         outcomes.counts["attendance_rows"] += write_attendance(session, training)
+    if report_due:
+        # Due a while after the meeting's (latest) end, whenever its events were applied.
+        schedule_report_pull(session, training.id, training.actual_end or now, settings.report_delays[0])
     return BatchOutcome(len(rows), outcomes.counts, tuple(outcomes.retry_ids))
 
 

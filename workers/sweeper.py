@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from models import InboxEvent, OutboxItem, utcnow
+from models import InboxEvent, OutboxItem, ReportPull, utcnow
 from service.services import services
 from webhook.envelope import ACCOUNT_EVENTS
-from workers.queues import enqueue_account_event, ensure_push, ensure_reconcile
+from workers.queues import enqueue_account_event, enqueue_report_pull, ensure_push, ensure_reconcile
 
 
 def sweep_inbox() -> int:
@@ -66,3 +66,19 @@ def sweep_outbox() -> int:
             )
         )
     return sum(1 for training_id in training_ids if ensure_push(svc.redis, training_id))
+
+
+def sweep_report_pulls() -> int:
+    """RQ cron job: queue every participant-report pull that is due (the schedule lives in the database)."""
+    svc = services()
+    with svc.unit_of_work() as uow:
+        training_ids = list(
+            uow.session.scalars(
+                select(ReportPull.training_id).where(
+                    ReportPull.status == "pending", ReportPull.next_attempt_at <= utcnow()
+                )
+            )
+        )
+    for training_id in training_ids:
+        enqueue_report_pull(svc.redis, training_id)
+    return len(training_ids)

@@ -295,6 +295,7 @@ def join(meeting_id: int):
             at=_at(body),
             participant_user_id=body.get("zoom_user_id") or "",
             participant_uuid=body.get("participant_uuid") or "",
+            registrant_id=body.get("registrant_id") or "",
         )
         return jsonify(
             user_id=session.user_id, participant_uuid=session.participant_uuid, registrant_id=session.registrant_id

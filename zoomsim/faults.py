@@ -1,7 +1,7 @@
 """Fault injection, set per test: error statuses, added latency and dropped connections (pure but for the lock).
 
-A fault applies to the next `count` matching requests, or to a `share` of them
-(0..1), or to every one while it is set. Every matching latency adds up, in
+A fault applies to the next `count` matching requests (after letting `skip` of
+them through), or to a `share` of them (0..1), or to every one while it is set. Every matching latency adds up, in
 whatever order the faults were set; the first matching status or drop decides
 the answer, and later ones are neither applied nor spent.
 """
@@ -26,6 +26,7 @@ class Fault:
     share: float | None = None
     path: str | None = None  # a regular expression searched in the request path
     method: str | None = None
+    skip: int = 0  # let this many matching requests through first ("the second page fails")
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -33,7 +34,7 @@ class Fault:
         return not self.path or re.search(self.path, path) is not None
 
     def describe(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and not (k == "skip" and v == 0)}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
         share=None if spec.get("share") is None else float(spec["share"]),
         path=spec.get("path"),
         method=spec.get("method"),
+        skip=int(spec.get("skip", 0)),
     )
     if fault.kind == "status" and not 400 <= fault.status <= 599:
         raise ValueError("status must be an HTTP error status")
@@ -67,6 +69,8 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
         raise ValueError("share must be between 0 and 1")
     if fault.count is not None and fault.count < 1:
         raise ValueError("count must be at least 1")
+    if fault.skip < 0:
+        raise ValueError("skip must not be negative")
     if fault.path:
         try:
             re.compile(fault.path)
@@ -104,6 +108,9 @@ class FaultPlan:
                     self._faults.remove(fault)  # a spent (or never valid) count applies to nothing
                     continue
                 if not fault.matches(method, path):
+                    continue
+                if fault.skip:
+                    fault.skip -= 1
                     continue
                 if fault.share is not None and self._rng.random() >= fault.share:
                     continue

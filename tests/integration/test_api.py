@@ -75,6 +75,7 @@ def test_create_and_read_a_training_times_in_utc_with_z(client, academy, organiz
         "sync_state": None,  # its academy is not connected to Zoom: nothing to push
         "sync_error": None,
         "sync_issue": None,
+        "report": None,  # no meeting ended yet: no participant report to read
     }
     assert set(body) >= {
         "id", "academy_id", "theme", "start_time", "duration", "timezone", "meeting_type", "status",

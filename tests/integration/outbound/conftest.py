@@ -16,6 +16,8 @@ def settings(tmp_path, zoom):
         "API_TOKEN": API_TOKEN,
         "SECRET_KEY": SECRET_KEY,
         "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
+        # Participant reports: look at once, then twice more, then give up (tests move the clock instead).
+        "REPORT_DELAYS": "0,0,0",
         **zoom_env(zoom),
     }
     return load_settings(env, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")

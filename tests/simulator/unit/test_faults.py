@@ -284,3 +284,19 @@ def test_parsed_fault_in_a_plan():
     plan = plan_of(parse_fault({"kind": "status", "status": 429, "count": 1, "path": "/users/", "method": "get"}))
     assert plan.outcome("GET", "/v2/users/me").status == 429
     assert plan.outcome("GET", "/v2/users/me").status is None
+
+
+def test_skip_lets_that_many_matching_requests_through_first():
+    plan = plan_of(parse_fault({"kind": "status", "status": 503, "count": 1, "skip": 2, "path": "report"}))
+    assert plan.outcome("GET", "/v2/users/me").status is None  # does not match: not counted
+    assert [plan.outcome("GET", "/v2/report/meetings/1/participants").status for _ in range(4)] == [
+        None,
+        None,
+        503,
+        None,
+    ]
+
+
+def test_a_negative_skip_is_refused():
+    with pytest.raises(ValueError, match="skip"):
+        parse_fault({"kind": "drop", "skip": -1})

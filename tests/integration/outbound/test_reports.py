@@ -1,0 +1,234 @@
+"""After the meeting: Zoom's participant report replaces the live estimate, read whole, every run, once.
+
+A meeting is played in the simulator (a learner on two devices, one whose leave
+event Zoom loses, a guest); its webhooks reach the service through the test
+client; then the report pull runs as the sweeper queues it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
+
+from sqlalchemy import func, select, text
+
+from models import ReportRow
+from tests.helpers import AUTH, deliver, run_jobs, sim_bodies
+from tests.integration.outbound.support import synced_training, training
+from workers.sweeper import sweep_report_pulls
+
+ADA, ALAN = "ada@example.org", "alan@example.org"
+
+
+def register(client, training_id: int, email: str, name: str) -> int:
+    user = client.post("/api/v1/users", json={"email": email, "name": name}, headers=AUTH).json["id"]
+    client.post(f"/api/v1/trainings/{training_id}/registrants", json={"user_id": user}, headers=AUTH)
+    return user
+
+
+def play(client, zoom, meeting_id: int, script: dict | None = None) -> dict:
+    """Play the meeting in Zoom and deliver every webhook it produced to the service."""
+    mark = max((m.id for m in zoom.sim.dispatcher.messages), default=0)
+    played = zoom.control.play(
+        meeting_id,
+        script
+        or {
+            "start": "2026-11-30T08:00:00Z",
+            "end_after": 3600,
+            "participants": [
+                {
+                    "name": "Ada Lovelace",
+                    "email": ADA,
+                    "sessions": [{"join": 60, "leave": 3000}, {"join": 600, "leave": 900}],
+                },
+                {"name": "Alan Turing", "email": ALAN, "sessions": [{"join": 300, "leave": 2100, "lose_leave": True}]},
+                {"name": "A guest", "email": "", "sessions": [{"join": 900, "leave": 1800}]},
+            ],
+        },
+    )
+    for body in sim_bodies(zoom, mark):
+        assert deliver(client, body).status_code == 200
+    return played
+
+
+def attendance(client, training_id: int) -> dict[str, int]:
+    body = client.get(f"/api/v1/trainings/{training_id}/attendance", headers=AUTH).json
+    seconds = {item["email"]: item["attended_seconds"] for item in body["items"]}
+    seconds.update({f"guest:{g['name']}": g["attended_seconds"] for g in body["unmatched"]})
+    return seconds
+
+
+def pull(app) -> int:
+    with app.app_context():
+        queued = sweep_report_pulls()
+    run_jobs(app)
+    return queued
+
+
+def report_rows(svc) -> int:
+    with svc.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(ReportRow))
+
+
+def ready_training(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    register(client, shown["id"], ADA, "Ada Lovelace")
+    register(client, shown["id"], ALAN, "Alan Turing")
+    run_jobs(app)  # registered in Zoom: the report will carry their registrant ids
+    return shown
+
+
+def test_the_report_replaces_the_live_estimate(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    played = play(client, zoom, shown["zoom"]["meeting_id"])
+    run_jobs(app)  # reconcile the live events
+    live = attendance(client, shown["id"])
+    assert live[ALAN] == 3600 - 300  # his leave never came: counted until the end
+    assert training(client, shown["id"])["zoom"]["report"]["status"] == "pending"
+    assert pull(app) == 1
+    reported = attendance(client, shown["id"])
+    assert reported[ALAN] == played["attendance"][ALAN] == 1800
+    assert reported[ADA] == played["attendance"][ADA] == 2940
+    assert reported["guest:A guest"] == 900
+    report = training(client, shown["id"])["zoom"]["report"]
+    assert (report["status"], report["instances"], report["rows"]) == ("done", 1, 4)
+    [asked] = [parse_qs(r["query"]) for r in zoom.sim.requests if "/report/" in r["path"]]
+    assert asked == {"page_size": ["300"], "include_fields": ["registrant_id"]}
+
+
+def test_matching_uses_the_registrant_ids_zoom_reports(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    meeting_id = shown["zoom"]["meeting_id"]
+    [ada_registration] = [r for r in zoom.control.meeting(meeting_id)["registrants"] if r["email"] == ADA]
+    zoom.control.call("POST", f"/meetings/{meeting_id}/start", {"at": "2026-11-30T08:00:00Z"})
+    # Joined under another address: only the registrant id (from the personal link) says who it is.
+    person = {"name": "Ada at home", "email": "ada.private@example.net", "registrant_id": ada_registration["id"]}
+    zoom.control.call("POST", f"/meetings/{meeting_id}/join", {**person, "at": "2026-11-30T08:00:00Z"})
+    zoom.control.call("POST", f"/meetings/{meeting_id}/end", {"at": "2026-11-30T08:20:00Z"})
+    for body in sim_bodies(zoom):
+        deliver(client, body)
+    run_jobs(app)
+    pull(app)
+    assert attendance(client, shown["id"])[ADA] == 1200
+
+
+def test_no_report_yet_means_trying_again_later(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    zoom.sim.config.report_delay = 120  # Zoom publishes the report two minutes after the end
+    try:
+        play(client, zoom, shown["zoom"]["meeting_id"])
+        run_jobs(app)
+        pull(app)
+        report = training(client, shown["id"])["zoom"]["report"]
+        assert (report["status"], report["attempts"]) == ("pending", 1) and report_rows(svc) == 0
+        zoom.control.call("POST", "/clock", {"advance": 121})
+        pull(app)
+        assert training(client, shown["id"])["zoom"]["report"]["status"] == "done"
+    finally:
+        zoom.sim.config.report_delay = 0
+
+
+def test_durations_of_zero_mean_the_report_is_not_processed_yet(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    zoom.sim.config.report_settle = 120
+    try:
+        play(client, zoom, shown["zoom"]["meeting_id"])
+        run_jobs(app)
+        pull(app)
+        assert (
+            report_rows(svc) == 0 and "durations of 0" in training(client, shown["id"])["zoom"]["report"]["last_error"]
+        )
+        zoom.control.call("POST", "/clock", {"advance": 121})
+        pull(app)
+        assert attendance(client, shown["id"])[ALAN] == 1800
+    finally:
+        zoom.sim.config.report_settle = 0
+
+
+def test_no_report_after_the_last_try_is_recorded_and_the_live_estimate_stands(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    zoom.sim.config.report_delay = 10_000
+    try:
+        play(client, zoom, shown["zoom"]["meeting_id"])
+        run_jobs(app)
+        for _ in range(3):
+            pull(app)
+        report = training(client, shown["id"])["zoom"]["report"]
+        assert report["status"] == "failed" and "did not come" in report["last_error"]
+        assert attendance(client, shown["id"])[ALAN] == 3300
+        assert pull(app) == 0  # given up: no more tries
+    finally:
+        zoom.sim.config.report_delay = 0
+
+
+def test_a_page_that_fails_stores_nothing_and_the_report_is_read_whole_later(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    crowd = [
+        {"name": f"Viewer {n}", "email": f"viewer{n}@example.org", "sessions": [{"join": n % 600, "leave": 1800}]}
+        for n in range(320)
+    ]
+    play(
+        client,
+        zoom,
+        shown["zoom"]["meeting_id"],
+        {"start": "2026-11-30T08:00:00Z", "end_after": 3600, "participants": crowd},
+    )
+    run_jobs(app)
+    zoom.control.fault(kind="status", status=502, path="/v2/report/", skip=1, count=1)  # the second page
+    pull(app)
+    assert report_rows(svc) == 0
+    assert training(client, shown["id"])["zoom"]["report"]["status"] == "pending"
+    with svc.unit_of_work() as uow:
+        uow.session.execute(text("UPDATE report_pulls SET next_attempt_at = :t"), {"t": "2000-01-01 00:00:00"})
+        uow.commit()
+    pull(app)
+    assert report_rows(svc) == 320
+    assert sum(1 for key in attendance(client, shown["id"]) if key.startswith("guest:")) == 320
+    assert training(client, shown["id"])["zoom"]["report"]["rows"] == 320
+
+
+def test_every_run_of_a_restarted_meeting_is_read_and_reading_again_duplicates_nothing(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    meeting_id = shown["zoom"]["meeting_id"]
+    first = {
+        "start": "2026-11-30T08:00:00Z",
+        "end_after": 600,
+        "participants": [{"name": "Ada Lovelace", "email": ADA, "sessions": [{"join": 0, "leave": 600}]}],
+    }
+    second = {
+        "start": "2026-11-30T08:15:00Z",
+        "end_after": 900,
+        "uuid": "/restart//uuid==",
+        "participants": [{"name": "Ada Lovelace", "email": ADA, "sessions": [{"join": 0, "leave": 900}]}],
+    }
+    play(client, zoom, meeting_id, first)
+    play(client, zoom, meeting_id, second)  # a uuid Zoom needs double-encoded
+    run_jobs(app)
+    pull(app)
+    assert attendance(client, shown["id"])[ADA] == 1500
+    assert training(client, shown["id"])["zoom"]["report"]["instances"] == 2
+    with svc.unit_of_work() as uow:
+        uow.session.execute(
+            text("UPDATE report_pulls SET status = 'pending', next_attempt_at = :t"), {"t": "2000-01-01"}
+        )
+        uow.commit()
+    pull(app)
+    assert report_rows(svc) == 2 and attendance(client, shown["id"])[ADA] == 1500
+
+
+def test_the_pull_is_due_a_while_after_the_meetings_end(app, client, academy, zoom, svc):
+    svc.settings = replace(svc.settings, report_delays=(600, 0, 0))
+    shown = ready_training(app, client, academy, zoom)
+    ended = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    start = ended - timedelta(hours=1)
+    script = {"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end_after": 3600, "participants": []}
+    play(client, zoom, shown["zoom"]["meeting_id"], script)
+    run_jobs(app)
+    report = training(client, shown["id"])["zoom"]["report"]
+    assert report["next_attempt_at"] == (ended + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert pull(app) == 0  # ended five minutes ago: not yet
+    with svc.unit_of_work() as uow:
+        uow.session.execute(text("UPDATE report_pulls SET next_attempt_at = :t"), {"t": "2000-01-01 00:00:00"})
+        uow.commit()
+    assert pull(app) == 1
