@@ -73,6 +73,8 @@ class Settings:
     # After a meeting ends: when to look for its participant report (seconds after the end, then after
     # each try that found none); after the last, the pull is recorded as failed. Zoom: "some minutes".
     report_delays: tuple[int, ...] = (300, 600, 1200, 2400, 3600, 7200, 14400)
+    # How often upcoming meetings are compared with Zoom, to repair what a lost webhook left behind.
+    drift_check_seconds: int = 3600
 
     @property
     def zoom_oauth_configured(self) -> bool:
@@ -107,6 +109,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         zoom_api_base_url=env.get("ZOOM_API_BASE_URL") or "https://api.zoom.us/v2",
         zoom_oauth_base_url=env.get("ZOOM_OAUTH_BASE_URL") or "https://zoom.us",
         report_delays=_ints(env, "REPORT_DELAYS", (300, 600, 1200, 2400, 3600, 7200, 14400)),
+        drift_check_seconds=_int(env, "DRIFT_CHECK_SECONDS", 3600),
     )
     values.update(overrides)
     return Settings(**values)

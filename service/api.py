@@ -142,6 +142,18 @@ def cancel_training(training_id: int):
     return jsonify(body)
 
 
+@bp.post("/trainings/<int:training_id>/zoom-meeting")
+def recreate_zoom_meeting(training_id: int):
+    """After "meeting missing in Zoom": create a new Zoom meeting for the training (new join links)."""
+    follow_ups = lms.FollowUps()
+    with services().unit_of_work() as uow:
+        training = lms.recreate_zoom_meeting(uow, training_id, follow_ups)
+        uow.commit()
+        body = training_out(training)
+    _run_follow_ups(follow_ups)
+    return jsonify(body), 202
+
+
 @bp.delete("/trainings/<int:training_id>/registrants/<int:user_id>")
 def remove_registrant(training_id: int, user_id: int):
     follow_ups = lms.FollowUps()

@@ -195,6 +195,33 @@ def update_training(uow: UnitOfWork, training_id: int, data: dict[str, Any], fol
     return training
 
 
+def recreate_zoom_meeting(uow: UnitOfWork, training_id: int, follow_ups: FollowUps) -> Training:
+    """The meeting went missing in Zoom: make a new one; registrants get new personal links.
+
+    Only for a training still to be held; what was recorded of the old meeting stays.
+    """
+    training = get_training(uow, training_id)
+    if training.status != "not_started":
+        raise Conflict(f"training {training_id} is {training.status}: its meeting cannot be recreated")
+    if training.sync_issue != "meeting missing in Zoom":
+        raise Conflict(f"training {training_id} has its Zoom meeting: nothing to recreate")
+    if connection_of(uow, training.academy_id) is None:
+        raise Conflict(f"the academy of training {training_id} is not connected to Zoom")
+    training.zoom_meeting_id = training.zoom_uuid = training.zoom_join_url = None
+    training.zoom_confirmed, training.sync_issue = {}, None
+    training.zoom_sync_state, training.zoom_sync_error = "pending", None
+    _outbox(uow, training, "create", follow_ups)
+    registrants = uow.session.scalars(
+        select(Registrant).where(Registrant.training_id == training_id, Registrant.removed_at.is_(None))
+    )
+    for registrant in registrants:
+        registrant.zoom_registrant_id = registrant.zoom_join_url = registrant.zoom_sync_error = None
+        registrant.zoom_sync_state = "pending"
+        _outbox(uow, training, "register", follow_ups, registrant=registrant)
+    uow.session.flush()
+    return training
+
+
 def cancel_training(uow: UnitOfWork, training_id: int, follow_ups: FollowUps) -> Training:
     """Cancel it, and delete its Zoom meeting. A training that was held stays completed."""
     training = get_training(uow, training_id)

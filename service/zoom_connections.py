@@ -20,9 +20,9 @@ from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from models import Academy, ZoomConnection, utcnow
+from models import Academy, InboxEvent, ZoomConnection, utcnow
 from service.errors import Conflict, Invalid, NotFound, ServiceError, Unavailable
 from service.services import Services
 from service.token_box import TokenBox, TokenBoxError
@@ -287,8 +287,18 @@ def _forget(connection: ZoomConnection) -> None:
     connection.disconnected_at = utcnow()
 
 
+# What a raw Zoom delivery of a deauthorized account is replaced by.
+SCRUBBED_BODY = b'{"removed":"app_deauthorized"}'
+
+
 def deauthorized(svc: Services, account_id: str, user_id: str) -> list[int]:
-    """Zoom's app_deauthorized: the user removed our app. Disconnect what they authorized; forget their tokens."""
+    """Zoom's app_deauthorized: the user removed our app. Disconnect what they authorized; forget their data.
+
+    Zoom's Marketplace rules: delete what the app holds of the account once it
+    is removed. Forgotten: the tokens, the Zoom identity of the connection, and
+    the verbatim copies of the account's webhook deliveries already applied (names,
+    emails). Kept: the LMS's own records derived from them (attendance).
+    """
     with svc.unit_of_work() as uow:
         connections = list(
             uow.session.scalars(
@@ -307,6 +317,12 @@ def deauthorized(svc: Services, account_id: str, user_id: str) -> list[int]:
             connection.zoom_user_email = None  # Zoom's data of that user, not ours to keep
             connection.last_error, connection.last_error_at = "the app was removed in Zoom (app_deauthorized)", utcnow()
             touched.append(connection.academy_id)
+        if touched:
+            uow.session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.account_id == account_id, InboxEvent.status != "pending")
+                .values(raw_body=SCRUBBED_BODY, headers={})
+            )
         uow.commit()
     return touched
 

@@ -324,14 +324,19 @@ def _check_missing(svc: Services, client: ZoomClient, plan: Plan) -> None:
     try:
         client.get(plan.kind, plan.meeting_id)
     except ZoomNotFound:
-        with svc.unit_of_work() as uow:
-            training = uow.session.get(Training, plan.training_id)
-            training.sync_issue = MISSING
-            training.zoom_sync_state, training.zoom_sync_error = "error", MISSING
-            _fail_rows(uow, plan.row_ids, MISSING)
-            uow.commit()
+        flag_missing(svc, plan.training_id, plan.row_ids)
         return
     raise ZoomUnavailable(404, None, "Zoom answered 404 for a meeting that exists: trying again")
+
+
+def flag_missing(svc: Services, training_id: int, row_ids: list[int] = ()) -> None:
+    """Zoom says twice the meeting does not exist: the training says so; its attendance history stays."""
+    with svc.unit_of_work() as uow:
+        training = uow.session.get(Training, training_id)
+        training.sync_issue = MISSING
+        training.zoom_sync_state, training.zoom_sync_error = "error", MISSING
+        _fail_rows(uow, list(row_ids), MISSING)
+        uow.commit()
 
 
 def _settle(svc: Services, plan: Plan) -> None:

@@ -39,6 +39,7 @@ class AppContextJob(Job):
 
 
 def _run_cron(app: Flask) -> None:
+    from workers.drift import drift_check
     from workers.sweeper import sweep_inbox, sweep_outbox, sweep_report_pulls
 
     svc = app.extensions[EXTENSION_KEY]
@@ -47,6 +48,9 @@ def _run_cron(app: Flask) -> None:
         scheduler.register(
             sweep, MAINTENANCE_QUEUE, interval=svc.settings.sweep_interval_seconds, job_timeout=120, result_ttl=600
         )
+    scheduler.register(
+        drift_check, MAINTENANCE_QUEUE, interval=svc.settings.drift_check_seconds, job_timeout=120, result_ttl=600
+    )
     scheduler.start()
 
 

@@ -32,6 +32,9 @@ class Limiter(Protocol):
     def spend_host(self, host_id: str) -> None:
         """Count a meeting create or update against the host's daily 100; raise `Deferred` when spent."""
 
+    def refund_host(self, host_id: str) -> None:
+        """A counted call Zoom refused before doing anything (a per-second 429, a 401): give it back."""
+
     def exhaust_host(self, host_id: str, until: datetime) -> None:
         """Zoom says the host's daily budget is spent: no more of their creates or updates until then."""
 
@@ -80,9 +83,12 @@ class ZoomClient:
         """One call; `host`: whose daily create/update budget it spends (creates and updates only)."""
         category = CATEGORY[(method, template)]
         url = self.base_url + template.format(**{k: str(v) for k, v in (path or {}).items()})
+        spends_host = bool(host) and (method, template) in HOST_DAILY and self.limiter is not None
         for attempt in (1, 2):
             if self.limiter is not None:
                 self.limiter.acquire(self.account_id, category)
+                if spends_host:
+                    self.limiter.spend_host(host)
             headers = {"Authorization": f"Bearer {self.token(attempt == 2)}"}
             try:
                 response = self.session.request(
@@ -96,10 +102,14 @@ class ZoomClient:
             if response.status_code < 300:
                 return _json(response)
             error = classify(response.status_code, _json(response), dict(response.headers), self.clock())
+            if spends_host and (
+                isinstance(error, ZoomUnauthorized) or (isinstance(error, ZoomRateLimited) and not error.daily)
+            ):
+                self.limiter.refund_host(host)  # refused at the door: it created or changed nothing
             if isinstance(error, ZoomUnauthorized) and attempt == 1:
                 continue
             if isinstance(error, ZoomRateLimited) and self.limiter is not None:
-                if error.daily and host and (method, template) in HOST_DAILY:
+                if error.daily and spends_host:
                     self.limiter.exhaust_host(host, error.retry_at)  # that host's 100 a day, not the account's
                 else:
                     self.limiter.block(self.account_id, error.category or category, error.retry_at)
@@ -128,19 +138,13 @@ class ZoomClient:
     # --- meetings and webinars ---------------------------------------------------------------
 
     def create(self, kind: str, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        self._spend_host(user_id)
         return self.request("POST", f"/users/{{userId}}/{_plural(kind)}", {"userId": user_id}, json=body, host=user_id)
 
     def get(self, kind: str, meeting_id: int) -> dict[str, Any]:
         return self.request("GET", *self._one(kind, meeting_id))
 
     def update(self, kind: str, meeting_id: int, body: dict[str, Any], host_id: str) -> None:
-        self._spend_host(host_id)
         self.request("PATCH", *self._one(kind, meeting_id), json=body, host=host_id)
-
-    def _spend_host(self, host_id: str) -> None:
-        if self.limiter is not None:
-            self.limiter.spend_host(host_id)
 
     def delete(self, kind: str, meeting_id: int) -> None:
         self.request("DELETE", *self._one(kind, meeting_id))

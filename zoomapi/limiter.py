@@ -94,6 +94,11 @@ class RedisLimiter:
             self.redis.decr(key)
             raise Deferred(next_utc_midnight(now), f"the daily {self.host_daily} creates and updates of host {host_id}")
 
+    def refund_host(self, host_id: str) -> None:
+        key = f"zoomsync:host-daily:{host_id}:{datetime.now(UTC):%Y-%m-%d}"
+        if int(self.redis.get(key) or 0) > 0:
+            self.redis.decr(key)
+
     def exhaust_host(self, host_id: str, until: datetime) -> None:
         """Zoom answered the host's daily cap (our count may lag Zoom's): spent until Zoom's reset."""
         key = f"zoomsync:host-daily:{host_id}:{datetime.now(UTC):%Y-%m-%d}"

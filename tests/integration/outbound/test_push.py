@@ -8,6 +8,7 @@ fixture fails a test otherwise).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +31,7 @@ from tests.integration.outbound.support import (
 )
 from workers.queues import OUTBOUND_QUEUE, queue, request_push
 from workers.sweeper import sweep_outbox
+from zoomapi.limiter import RedisLimiter
 
 # --- creating --------------------------------------------------------------------------------------
 
@@ -324,3 +326,61 @@ def test_an_edit_whose_job_was_lost_is_pushed_by_the_sweeper(app, client, academ
         assert sweep_outbox() == 0  # already queued
     run_jobs(app)
     assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 95
+
+
+def test_a_missing_meeting_can_be_recreated_with_new_links_for_everyone(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    ann = learner(client, 1)
+    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=AUTH)
+    run_jobs(app)
+    old_link = client.get(f"/api/v1/trainings/{shown['id']}/registrants", headers=AUTH).json["items"][0]["zoom"]
+    early = client.post(f"/api/v1/trainings/{shown['id']}/zoom-meeting", headers=AUTH)
+    assert early.status_code == 409  # nothing is missing yet
+    zoom.control.delete_meeting(shown["zoom"]["meeting_id"])
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    run_jobs(app)  # the push finds it missing
+    answer = client.post(f"/api/v1/trainings/{shown['id']}/zoom-meeting", headers=AUTH)
+    assert answer.status_code == 202 and answer.json["zoom"]["sync_state"] == "pending"
+    run_jobs(app)
+    after = training(client, shown["id"])
+    assert after["zoom"]["meeting_id"] not in (None, shown["zoom"]["meeting_id"])
+    assert after["zoom"]["sync_issue"] is None and after["zoom"]["sync_state"] == "synced"
+    assert zoom_meeting(zoom, after["zoom"]["meeting_id"])["duration"] == 45
+    [item] = client.get(f"/api/v1/trainings/{shown['id']}/registrants", headers=AUTH).json["items"]
+    assert item["zoom"]["sync_state"] == "synced" and item["zoom"]["join_url"] != old_link["join_url"]
+
+
+def test_a_read_timeout_backs_off_like_a_5xx(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    svc.settings = replace(svc.settings, zoom_read_timeout=0.3)
+    zoom.control.fault(kind="latency", latency=1.0, count=1, path="/v2/meetings/", method="PATCH")
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    run_jobs(app)
+    with svc.unit_of_work() as uow:
+        row = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update")).one()
+        assert row.status == "pending" and "ReadTimeout" in row.last_error
+    due_now(svc)
+    run_scheduled(app, svc)
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 45
+
+
+def test_a_429_storm_delays_every_edit_and_loses_none(app, client, academy, zoom, svc):
+    shown = [synced_training(app, client, academy) for _ in range(8)]
+    zoom.control.fault(kind="status", status=429, share=0.6, path="/v2/meetings/", method="PATCH")
+    for n, item in enumerate(shown):
+        client.patch(f"/api/v1/trainings/{item['id']}", json={"duration": 30 + n}, headers=AUTH)
+    run_jobs(app)
+    for _ in range(40):  # each round: the deferred pushes come due (Zoom's wait without Retry-After: a second)
+        if all(zoom_meeting(zoom, item["zoom"]["meeting_id"])["duration"] == 30 + n for n, item in enumerate(shown)):
+            break
+        time.sleep(0.3)
+        due_now(svc)
+        run_scheduled(app, svc)
+    assert [zoom_meeting(zoom, item["zoom"]["meeting_id"])["duration"] for item in shown] == list(range(30, 38))
+    refused = [call for call in zoom_calls(zoom, "PATCH", "/meetings/") if call["status"] == 429]
+    assert refused, "the storm never happened"
+    host = shown[0]["zoom"]["host_id"]
+    assert RedisLimiter(svc.redis).host_budget_used(host) == 8  # the refused attempts cost no daily budget
+    with svc.unit_of_work() as uow:
+        rows = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update"))
+        assert {(row.status, row.attempts) for row in rows} == {("sent", 0)}  # a rate limit is no failure

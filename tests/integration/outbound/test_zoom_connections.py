@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from models import ZoomConnection
+from models import InboxEvent, ZoomConnection
 from service import zoom_connections
 from service.token_box import TokenBox
 from service.zoom_tokens import ConnectionBroken, access_token
@@ -280,6 +280,11 @@ def test_disconnect_revokes_at_zoom_and_forgets_the_tokens(client, academy, zoom
 
 def test_app_deauthorized_disconnects_the_account_and_forgets_its_user(app, client, academy, zoom, svc):
     shown = connect_oauth(client, academy)
+    meeting = zoom.control.create_meeting(topic="Held before the app was removed")
+    zoom.control.call("POST", f"/meetings/{meeting['id']}/start")
+    [started] = [b for b in sim_bodies(zoom) if b["event"] == "meeting.started"]
+    deliver(client, started)
+    run_jobs(app)
     zoom.control.call("POST", "/deauthorize", {"user_id": shown["user"]["id"]})
     [event] = [b for b in sim_bodies(zoom) if b["event"] == "app_deauthorized"]
     answer = deliver(client, event)
@@ -289,6 +294,10 @@ def test_app_deauthorized_disconnects_the_account_and_forgets_its_user(app, clie
     assert row.status == "disconnected" and row.access_token_sealed is None
     assert row.zoom_user_email is None and "app_deauthorized" in row.last_error
     assert deliver(client, event).json["status"] == "duplicate"
+    with svc.unit_of_work() as uow:
+        stored = uow.session.scalars(select(InboxEvent).where(InboxEvent.event_type == "meeting.started")).one()
+        assert stored.raw_body == b'{"removed":"app_deauthorized"}' and stored.headers == {}
+        assert stored.dedupe_key  # a redelivery is still known as one
 
 
 def test_the_sweeper_queues_an_account_event_whose_job_was_lost(app, client, academy, zoom, svc):

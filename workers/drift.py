@@ -1,0 +1,145 @@
+"""The drift check: read upcoming meetings from Zoom and repair what a lost webhook left behind.
+
+Zoom delivers at least once, but gives up after its retries: an edit made in
+Zoom while we were unreachable for hours never arrives. Every DRIFT_CHECK_SECONDS
+each connected account's upcoming trainings are compared with Zoom's list of
+the hosts' upcoming meetings (one paged call per host, within the shared rate
+limits). A field Zoom holds otherwise than it last told us becomes a
+`meeting.updated` in the inbox, applied by the reconcile job under the same
+rules as any webhook; a meeting Zoom no longer has is flagged missing after a
+second look. A training with edits still waiting to be pushed is left to the
+push job, so a drift repair never overrides a newer LMS edit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from models import OutboxItem, Training, ZoomConnection, utcnow
+from service.services import Services, services
+from service.zoom_connections import zoom_client
+from service.zoom_tokens import ConnectionBroken
+from webhook.envelope import read_envelope
+from webhook.intake import store_event
+from workers.push import flag_missing
+from workers.queues import OUTBOUND_QUEUE, enqueue_once, release_once, request_reconcile
+from zoomapi import payloads
+from zoomapi.errors import ZoomAPIError, ZoomNotFound
+from zoomapi.limiter import Deferred
+
+log = logging.getLogger(__name__)
+
+DRIFT_OPERATOR = "drift-check@zoomsync"
+
+
+def drift_check() -> int:
+    """RQ cron job: one check per connected account."""
+    svc = services()
+    with svc.unit_of_work() as uow:
+        ids = list(uow.session.scalars(select(ZoomConnection.id).where(ZoomConnection.status == "connected")))
+    for connection_id in ids:
+        enqueue_once(
+            svc.redis,
+            f"drift-{connection_id}",
+            OUTBOUND_QUEUE,
+            check_connection,
+            connection_id,
+            description=f"drift check of Zoom connection {connection_id}",
+            job_timeout=900,
+            result_ttl=3600,
+        )
+    return len(ids)
+
+
+def check_connection(connection_id: int) -> dict[str, int]:
+    """RQ job: compare one account's upcoming trainings with Zoom; returns what it found."""
+    svc = services()
+    release_once(svc.redis, f"drift-{connection_id}")
+    with svc.unit_of_work() as uow:
+        connection = uow.session.get(ZoomConnection, connection_id)
+        if connection is None or connection.status != "connected":
+            return {}
+        trainings = _upcoming(uow.session, connection.academy_id)
+        uow.session.expunge_all()
+    found = {"checked": 0, "repaired": 0, "missing": 0}
+    groups: dict[tuple[str, str], list[Training]] = defaultdict(list)
+    for training in trainings:
+        groups[(training.meeting_type, training.zoom_host_id or "")].append(training)
+    client = zoom_client(svc, connection)
+    try:
+        for (kind, host), group in groups.items():
+            listed = {int(m["id"]): m for m in client.upcoming(kind, host)} if host else {}
+            for training in group:
+                found["checked"] += 1
+                meeting = listed.get(training.zoom_meeting_id)
+                if meeting is None:
+                    try:
+                        meeting = client.get(kind, training.zoom_meeting_id)
+                    except ZoomNotFound:
+                        try:
+                            client.get(kind, training.zoom_meeting_id)  # a second look before believing it
+                        except ZoomNotFound:
+                            flag_missing(svc, training.id)
+                            found["missing"] += 1
+                            continue
+                        meeting = None
+                if meeting is not None and _repair(svc, training, meeting, connection.account_id or ""):
+                    found["repaired"] += 1
+    except (Deferred, ZoomAPIError, ConnectionBroken) as exc:
+        # A periodic check: what it could not see now, the next one will.
+        log.info("drift check of connection %s stopped early: %s", connection_id, exc)
+    return found
+
+
+def _upcoming(session, academy_id: int) -> list[Training]:
+    """Trainings whose meetings are still to come, with no edit waiting to be pushed."""
+    waiting = select(OutboxItem.training_id).where(OutboxItem.status == "pending")
+    return list(
+        session.scalars(
+            select(Training).where(
+                Training.academy_id == academy_id,
+                Training.zoom_meeting_id.is_not(None),
+                Training.status == "not_started",
+                Training.start_time > utcnow() - timedelta(hours=1),
+                Training.id.not_in(waiting),
+            )
+        )
+    )
+
+
+def _repair(svc: Services, training: Training, meeting: dict[str, Any], account_id: str) -> bool:
+    """Turn what Zoom holds otherwise than it last told us into a meeting.updated for the reconcile job."""
+    confirmed = {name: entry[0] for name, entry in (training.zoom_confirmed or {}).items()}
+    # A field we never learned is no evidence of drift: learning it is the next push's business.
+    drift = {
+        name: meeting[name]
+        for name in payloads.PUSHED_FIELDS
+        if name in meeting and name in confirmed and meeting[name] != confirmed[name]
+    }
+    if not drift:
+        return False
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    body = {
+        "event": f"{training.meeting_type}.updated",
+        "payload": {
+            "account_id": account_id,
+            "operator": DRIFT_OPERATOR,
+            "operator_id": "drift-check",
+            "object": {"id": training.zoom_meeting_id, **drift},
+            "time_stamp": now_ms,
+            "old_object": {"id": training.zoom_meeting_id, **{name: confirmed[name] for name in drift}},
+        },
+        "event_ts": now_ms,
+    }
+    raw = json.dumps(body, separators=(",", ":")).encode("utf-8")
+    with svc.unit_of_work() as uow:
+        store_event(uow, read_envelope(raw), raw, {"user-agent": "zoomsync drift check"})
+    request_reconcile(svc.redis, training.zoom_meeting_id)
+    log.info("drift: training %s differs from Zoom in %s", training.id, sorted(drift))
+    return True
