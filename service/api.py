@@ -101,16 +101,20 @@ def create_user():
         return jsonify(id=user.id, email=user.email, name=user.name, zoom_user_id=user.zoom_user_id), 201
 
 
-@bp.post("/trainings")
-def create_training():
-    data = _load(TrainingIn())
+def _change_training(change, *args, status: int = 200):
+    """Run a service-layer change of a training, commit, then queue what it calls for; answer the training."""
     follow_ups = lms.FollowUps()
     with services().unit_of_work() as uow:
-        training = lms.create_training(uow, data, follow_ups)
+        training = change(uow, *args, follow_ups)
         uow.commit()
         body = training_out(training)
     _run_follow_ups(follow_ups)
-    return jsonify(body), 201
+    return jsonify(body), status
+
+
+@bp.post("/trainings")
+def create_training():
+    return _change_training(lms.create_training, _load(TrainingIn()), status=201)
 
 
 @bp.get("/trainings/<int:training_id>")
@@ -121,37 +125,18 @@ def get_training(training_id: int):
 
 @bp.patch("/trainings/<int:training_id>")
 def update_training(training_id: int):
-    data = _load(training_patch_schema())
-    follow_ups = lms.FollowUps()
-    with services().unit_of_work() as uow:
-        training = lms.update_training(uow, training_id, data, follow_ups)
-        uow.commit()
-        body = training_out(training)
-    _run_follow_ups(follow_ups)
-    return jsonify(body)
+    return _change_training(lms.update_training, training_id, _load(training_patch_schema()))
 
 
 @bp.delete("/trainings/<int:training_id>")
 def cancel_training(training_id: int):
-    follow_ups = lms.FollowUps()
-    with services().unit_of_work() as uow:
-        training = lms.cancel_training(uow, training_id, follow_ups)
-        uow.commit()
-        body = training_out(training)
-    _run_follow_ups(follow_ups)
-    return jsonify(body)
+    return _change_training(lms.cancel_training, training_id)
 
 
 @bp.post("/trainings/<int:training_id>/zoom-meeting")
 def recreate_zoom_meeting(training_id: int):
     """After "meeting missing in Zoom": create a new Zoom meeting for the training (new join links)."""
-    follow_ups = lms.FollowUps()
-    with services().unit_of_work() as uow:
-        training = lms.recreate_zoom_meeting(uow, training_id, follow_ups)
-        uow.commit()
-        body = training_out(training)
-    _run_follow_ups(follow_ups)
-    return jsonify(body), 202
+    return _change_training(lms.recreate_zoom_meeting, training_id, status=202)
 
 
 @bp.delete("/trainings/<int:training_id>/registrants/<int:user_id>")

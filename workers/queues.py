@@ -57,28 +57,49 @@ def reconcile_job_id(meeting_id: int) -> str:
     return f"reconcile-{meeting_id}-{uuid.uuid4().hex[:12]}"
 
 
+# --- markers: at most one waiting job per meeting, training or piece of work ---------------------
+
+
+def _marked_job_waits(redis: Redis, key: str) -> bool:
+    """Whether the job a marker names is really still waiting in Redis (queued, scheduled or deferred)."""
+    marked = redis.get(key)
+    if not marked:
+        return False
+    try:
+        return Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES
+    except NoSuchJobError:
+        return False  # the marker outlived its job (Redis lost it)
+
+
+def _request(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_SECONDS) -> str | None:
+    """The fast path (intake, the API): queue only if no job is marked."""
+    if not redis.set(key, job_id, nx=True, ex=ttl):
+        return None
+    enqueue(job_id)
+    return job_id
+
+
+def _ensure(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_SECONDS) -> str | None:
+    """The sweeper's path: queue unless the marked job is really waiting; a stale marker is replaced."""
+    if _marked_job_waits(redis, key):
+        return None
+    redis.set(key, job_id, ex=ttl)
+    enqueue(job_id)
+    return job_id
+
+
 def request_reconcile(redis: Redis, meeting_id: int) -> str | None:
     """Queue a reconcile job for the meeting unless one is already waiting; return the new job id."""
-    job_id = reconcile_job_id(meeting_id)
-    if not redis.set(marker_key(meeting_id), job_id, nx=True, ex=MARKER_TTL_SECONDS):
-        return None
-    _enqueue_reconcile(redis, meeting_id, job_id)
-    return job_id
+    return _request(
+        redis, marker_key(meeting_id), reconcile_job_id(meeting_id), lambda j: _enqueue_reconcile(redis, meeting_id, j)
+    )
 
 
 def ensure_reconcile(redis: Redis, meeting_id: int) -> str | None:
     """For the sweeper: queue a job unless the marked one is really still waiting in Redis."""
-    marked = redis.get(marker_key(meeting_id))
-    if marked:
-        try:
-            if Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES:
-                return None
-        except NoSuchJobError:
-            pass  # the marker outlived its job: queue a new one
-    job_id = reconcile_job_id(meeting_id)
-    redis.set(marker_key(meeting_id), job_id, ex=MARKER_TTL_SECONDS)
-    _enqueue_reconcile(redis, meeting_id, job_id)
-    return job_id
+    return _ensure(
+        redis, marker_key(meeting_id), reconcile_job_id(meeting_id), lambda j: _enqueue_reconcile(redis, meeting_id, j)
+    )
 
 
 def release_marker(redis: Redis, meeting_id: int) -> None:
@@ -128,17 +149,13 @@ def enqueue_once(redis: Redis, name: str, queue_name: str, func, *args, **option
     For work whose state lives in the database (an account event, a report pull):
     the sweeper may ask again and again, and at most one job waits at a time.
     """
-    job_id = f"{name}-{uuid.uuid4().hex[:12]}"
-    if not redis.set(once_key(name), job_id, nx=True, ex=ONCE_TTL_SECONDS):
-        marked = redis.get(once_key(name))
-        try:
-            if marked and Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES:
-                return None
-        except NoSuchJobError:
-            pass  # the marker outlived its job (Redis lost it): queue again
-        redis.set(once_key(name), job_id, ex=ONCE_TTL_SECONDS)
-    queue(redis, queue_name).enqueue(func, *args, job_id=job_id, **options)
-    return job_id
+    return _ensure(
+        redis,
+        once_key(name),
+        f"{name}-{uuid.uuid4().hex[:12]}",
+        lambda j: queue(redis, queue_name).enqueue(func, *args, job_id=j, **options),
+        ttl=ONCE_TTL_SECONDS,
+    )
 
 
 def release_once(redis: Redis, name: str) -> None:
@@ -175,26 +192,16 @@ def _push_job_id(training_id: int) -> str:
 
 def request_push(redis: Redis, training_id: int) -> str | None:
     """Queue a push of the training's pending edits unless one is already waiting (or scheduled)."""
-    job_id = _push_job_id(training_id)
-    if not redis.set(push_marker_key(training_id), job_id, nx=True, ex=MARKER_TTL_SECONDS):
-        return None
-    _enqueue_push(redis, training_id, job_id)
-    return job_id
+    return _request(
+        redis, push_marker_key(training_id), _push_job_id(training_id), lambda j: _enqueue_push(redis, training_id, j)
+    )
 
 
 def ensure_push(redis: Redis, training_id: int) -> str | None:
     """For the sweeper: queue a push unless the marked job really is still waiting in Redis."""
-    marked = redis.get(push_marker_key(training_id))
-    if marked:
-        try:
-            if Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES:
-                return None
-        except NoSuchJobError:
-            pass
-    job_id = _push_job_id(training_id)
-    redis.set(push_marker_key(training_id), job_id, ex=MARKER_TTL_SECONDS)
-    _enqueue_push(redis, training_id, job_id)
-    return job_id
+    return _ensure(
+        redis, push_marker_key(training_id), _push_job_id(training_id), lambda j: _enqueue_push(redis, training_id, j)
+    )
 
 
 def schedule_push(redis: Redis, training_id: int, at: datetime) -> str:
