@@ -26,6 +26,8 @@ class ReportPull(Base):
     training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # tries that found no report yet
+    # Bumped by every meeting.ended: a pull that started before may not write over the newer request.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     instances: Mapped[int] = mapped_column(Integer, default=0)  # meeting runs the last read covered

@@ -15,17 +15,17 @@ CHANGE_OUTCOMES = ("applied", "lost", "echo")
 
 
 class ZoomPush(Base):
-    """One create or update we sent Zoom, written before the call so its echo is known even if it beats us back."""
+    """One PATCH we sent Zoom, written before the call so its echo is known even if it beats us back."""
 
     __tablename__ = "zoom_pushes"
     __table_args__ = (Index("ix_zoom_pushes_training_sent", "training_id", "sent_ms"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # create | update
-    fields: Mapped[dict] = mapped_column(JSON, default=dict)  # as Zoom spells them
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)  # what we sent, as Zoom spells it
+    previous: Mapped[dict] = mapped_column(JSON, default=dict)  # what we believed Zoom held before
+    origins: Mapped[dict] = mapped_column(JSON, default=dict)  # when the LMS set each value, epoch ms
     sent_ms: Mapped[int] = mapped_column(BigInteger)
-    outcome: Mapped[str | None] = mapped_column(String(16))  # ok | failed; None: no answer recorded
 
 
 class FieldChange(Base):

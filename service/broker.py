@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from redis import Redis
+from redis.exceptions import LockError
 
 from config import Settings
 
@@ -45,3 +48,18 @@ def stop_embedded_redis(instance_dir: Path) -> None:
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
         except (ProcessLookupError, ValueError):
             pass
+
+
+@contextmanager
+def held(redis: Redis, key: str, timeout: float, wait: float = 0) -> Iterator[bool]:
+    """A Redis lock for a piece of work: yields whether it was got; released (if still ours) afterwards."""
+    lock = redis.lock(key, timeout=timeout, blocking_timeout=wait)
+    acquired = lock.acquire()
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            try:
+                lock.release()
+            except LockError:
+                pass  # it expired while the work ran; what the work committed is what counts

@@ -189,21 +189,22 @@ def update_training(uow: UnitOfWork, training_id: int, data: dict[str, Any], fol
         if name in data:
             setattr(training, name, data[name])
     if changed and _syncs(uow, training):
-        training.zoom_sync_state = "pending" if training.zoom_sync_state != "error" else training.zoom_sync_state
+        training.zoom_sync_state, training.zoom_sync_error = "pending", None
         _outbox(uow, training, "update", follow_ups, changes=changed)
     uow.session.flush()
     return training
 
 
 def recreate_zoom_meeting(uow: UnitOfWork, training_id: int, follow_ups: FollowUps) -> Training:
-    """The meeting went missing in Zoom: make a new one; registrants get new personal links.
+    """The meeting went missing in Zoom (or Zoom refused to create it): make a new one; new personal links.
 
     Only for a training still to be held; what was recorded of the old meeting stays.
     """
     training = get_training(uow, training_id)
     if training.status != "not_started":
         raise Conflict(f"training {training_id} is {training.status}: its meeting cannot be recreated")
-    if training.sync_issue != "meeting missing in Zoom":
+    never_created = training.zoom_meeting_id is None and training.zoom_sync_state == "error"
+    if training.sync_issue != "meeting missing in Zoom" and not never_created:
         raise Conflict(f"training {training_id} has its Zoom meeting: nothing to recreate")
     if connection_of(uow, training.academy_id) is None:
         raise Conflict(f"the academy of training {training_id} is not connected to Zoom")

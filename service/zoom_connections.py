@@ -26,7 +26,7 @@ from models import Academy, InboxEvent, ZoomConnection, utcnow
 from service.errors import Conflict, Invalid, NotFound, ServiceError, Unavailable
 from service.services import Services
 from service.token_box import TokenBox, TokenBoxError
-from service.zoom_tokens import ConnectionTokens, oauth_client, store_tokens
+from service.zoom_tokens import ConnectionTokens, oauth_client, store_tokens, token_lock
 from zoomapi import scopes
 from zoomapi.client import ZoomClient
 from zoomapi.errors import ZoomAPIError, ZoomUnavailable
@@ -151,6 +151,20 @@ def _inspect(svc: Services, tokens: TokenSet) -> AccountFacts:
 def _save(
     svc: Services, academy_id: int, kind: str, tokens: TokenSet, facts: AccountFacts, **extra: Any
 ) -> dict[str, Any]:
+    with svc.unit_of_work() as uow:
+        existing = uow.session.scalars(select(ZoomConnection.id).where(ZoomConnection.academy_id == academy_id)).first()
+    if existing is None:
+        return _store_connection(svc, academy_id, kind, tokens, facts, **extra)
+    try:
+        with token_lock(svc, existing):  # a refresh in flight must not overwrite the new tokens
+            return _store_connection(svc, academy_id, kind, tokens, facts, **extra)
+    except ZoomUnavailable as exc:
+        raise Unavailable(f"cannot store the connection now: {exc.message}") from exc
+
+
+def _store_connection(
+    svc: Services, academy_id: int, kind: str, tokens: TokenSet, facts: AccountFacts, **extra: Any
+) -> dict[str, Any]:
     box = _box(svc)
     with svc.unit_of_work() as uow:
         connection = uow.session.scalars(select(ZoomConnection).where(ZoomConnection.academy_id == academy_id)).first()
@@ -260,22 +274,35 @@ def _revoke_quietly(client, token: str) -> str | None:
 
 
 def disconnect(svc: Services, academy_id: int) -> dict[str, Any]:
-    """Revoke at Zoom, then forget the tokens whatever Zoom said (a revoke that failed is noted)."""
+    """Revoke at Zoom, then forget the tokens whatever Zoom said (a revoke that failed is noted).
+
+    Under the token lock, so a refresh in flight cannot store fresh tokens on a forgotten connection.
+    """
     box = _box(svc)
     with svc.unit_of_work() as uow:
         connection = uow.session.scalars(select(ZoomConnection).where(ZoomConnection.academy_id == academy_id)).first()
         if connection is None or connection.status == "disconnected":
             raise NotFound(f"academy {academy_id} is not connected to Zoom")
-        client = oauth_client(svc, connection)
-        token = box.open(connection.refresh_token_sealed or connection.access_token_sealed or "")
-    problem = _revoke_quietly(client, token) if token else None
-    with svc.unit_of_work() as uow:
-        connection = uow.session.scalars(select(ZoomConnection).where(ZoomConnection.academy_id == academy_id)).first()
-        _forget(connection)
-        if problem:
-            connection.last_error, connection.last_error_at = f"could not revoke at Zoom: {problem}", utcnow()
-        view = describe(connection)
-        uow.commit()
+        connection_id = connection.id
+    try:
+        with token_lock(svc, connection_id):
+            with svc.unit_of_work() as uow:
+                connection = uow.session.get(ZoomConnection, connection_id)
+                try:
+                    client = oauth_client(svc, connection)
+                    token = box.open(connection.refresh_token_sealed or connection.access_token_sealed or "")
+                except TokenBoxError:
+                    client, token = None, ""  # sealed under a key no longer configured: nothing to revoke with
+            problem = _revoke_quietly(client, token) if client and token else "no usable token to revoke"
+            with svc.unit_of_work() as uow:
+                connection = uow.session.get(ZoomConnection, connection_id)
+                _forget(connection)
+                if problem:
+                    connection.last_error, connection.last_error_at = f"could not revoke at Zoom: {problem}", utcnow()
+                view = describe(connection)
+                uow.commit()
+    except ZoomUnavailable as exc:
+        raise Unavailable(f"cannot disconnect now: {exc.message}") from exc
     return view
 
 

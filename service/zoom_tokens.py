@@ -9,6 +9,8 @@ tokens are committed before the lock is released.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from redis.exceptions import LockError, RedisError
@@ -61,42 +63,63 @@ def _usable(connection: ZoomConnection | None, connection_id: int) -> ZoomConnec
     return connection
 
 
+@contextmanager
+def token_lock(svc: Services, connection_id: int, wait: float = 30) -> Iterator[None]:
+    """Held by whoever replaces or forgets a connection's tokens: a refresh, a reconnect, a disconnect."""
+    try:
+        lock = svc.redis.lock(f"zoomsync:zoom-token:{connection_id}", timeout=LOCK_TIMEOUT, blocking_timeout=wait)
+        acquired = lock.acquire()
+    except RedisError as exc:
+        raise ZoomUnavailable(None, None, f"cannot lock the connection's tokens: {exc}") from exc
+    if not acquired:
+        raise ZoomUnavailable(None, None, "another worker is still renewing this connection's token")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            pass  # it expired while we worked; the guarded commit is what counted
+
+
 def access_token(svc: Services, connection_id: int, refused: str | None = None) -> str:
-    """A token to call Zoom with. `refused`: the token Zoom just answered 401 to, which must not come back."""
+    """A token to call Zoom with. `refused`: the token Zoom just answered 401 to, which must not come back.
+
+    No database transaction stays open while Zoom's OAuth server is asked: the
+    new tokens are written only if the connection was not disconnected or
+    renewed by someone else meanwhile (`token_version`).
+    """
     box = TokenBox(svc.settings.token_encryption_keys)
     with svc.unit_of_work() as uow:
         connection = _usable(uow.session.get(ZoomConnection, connection_id), connection_id)
         if refused is None and _fresh(connection):
             return box.open(connection.access_token_sealed or "")
-    try:
-        lock = svc.redis.lock(f"zoomsync:zoom-token:{connection_id}", timeout=LOCK_TIMEOUT, blocking_timeout=30)
-        if not lock.acquire():
-            raise ZoomUnavailable(None, None, "another worker is still refreshing this connection's token")
-    except RedisError as exc:
-        raise ZoomUnavailable(None, None, f"cannot lock the token refresh: {exc}") from exc
-    try:
+    with token_lock(svc, connection_id):
         with svc.unit_of_work() as uow:
             connection = _usable(uow.session.get(ZoomConnection, connection_id), connection_id)
             current = box.open(connection.access_token_sealed or "")
             if _fresh(connection) and current != refused:
                 return current  # another worker refreshed while we waited for the lock
-            try:
-                tokens = _new_tokens(svc, connection, box)
-            except OAuthRefused as exc:
-                connection.status = "error"
-                connection.last_error = f"Zoom refused to renew the token ({exc.error}: {exc.reason}); reconnect"
-                connection.last_error_at = utcnow()
-                uow.commit()
-                raise ConnectionBroken(connection.last_error) from exc
-            store_tokens(box, connection, tokens)
-            connection.status = "connected"
-            uow.commit()
-            return tokens.access_token
-    finally:
+            version = connection.token_version
+            uow.session.expunge(connection)
         try:
-            lock.release()
-        except LockError:
-            pass  # it expired while we worked; the commit above is what counted
+            tokens = _new_tokens(svc, connection, box)
+        except OAuthRefused as exc:
+            reason = f"Zoom refused to renew the token ({exc.error}: {exc.reason}); reconnect"
+            with svc.unit_of_work() as uow:
+                stored = uow.session.get(ZoomConnection, connection_id)
+                if stored.token_version == version and stored.status != "disconnected":
+                    stored.status, stored.last_error, stored.last_error_at = "error", reason, utcnow()
+                    uow.commit()
+            raise ConnectionBroken(reason) from exc
+        with svc.unit_of_work() as uow:
+            stored = uow.session.get(ZoomConnection, connection_id)
+            if stored.status == "disconnected" or stored.token_version != version:
+                raise ConnectionBroken(f"Zoom connection {connection_id} changed while its token was renewed")
+            store_tokens(box, stored, tokens)
+            stored.status = "connected"
+            uow.commit()
+        return tokens.access_token
 
 
 def _new_tokens(svc: Services, connection: ZoomConnection, box: TokenBox) -> TokenSet:

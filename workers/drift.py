@@ -27,10 +27,10 @@ from service.zoom_connections import zoom_client
 from service.zoom_tokens import ConnectionBroken
 from webhook.envelope import read_envelope
 from webhook.intake import store_event
-from workers.push import flag_missing
+from workers.push import flag_missing, meeting_gone
 from workers.queues import OUTBOUND_QUEUE, enqueue_once, release_once, request_reconcile
 from zoomapi import payloads
-from zoomapi.errors import ZoomAPIError, ZoomNotFound
+from zoomapi.errors import ZoomAPIError, ZoomNotFound, ZoomRateLimited
 from zoomapi.limiter import Deferred
 
 log = logging.getLogger(__name__)
@@ -72,29 +72,34 @@ def check_connection(connection_id: int) -> dict[str, int]:
     for training in trainings:
         groups[(training.meeting_type, training.zoom_host_id or "")].append(training)
     client = zoom_client(svc, connection)
-    try:
-        for (kind, host), group in groups.items():
-            listed = {int(m["id"]): m for m in client.upcoming(kind, host)} if host else {}
-            for training in group:
-                found["checked"] += 1
-                meeting = listed.get(training.zoom_meeting_id)
-                if meeting is None:
-                    try:
-                        meeting = client.get(kind, training.zoom_meeting_id)
-                    except ZoomNotFound:
-                        try:
-                            client.get(kind, training.zoom_meeting_id)  # a second look before believing it
-                        except ZoomNotFound:
-                            flag_missing(svc, training.id)
-                            found["missing"] += 1
-                            continue
-                        meeting = None
-                if meeting is not None and _repair(svc, training, meeting, connection.account_id or ""):
-                    found["repaired"] += 1
-    except (Deferred, ZoomAPIError, ConnectionBroken) as exc:
-        # A periodic check: what it could not see now, the next one will.
-        log.info("drift check of connection %s stopped early: %s", connection_id, exc)
+    for (kind, host), group in groups.items():
+        try:
+            _check_group(svc, client, kind, host, group, connection.account_id or "", found)
+        except (Deferred, ZoomRateLimited, ConnectionBroken) as exc:
+            log.info("drift check of connection %s stopped for now: %s", connection_id, exc)
+            break  # the account's budget or tokens: the next check goes on
+        except ZoomAPIError as exc:
+            # One host's trouble (a user removed from Zoom...) must not keep the others unchecked.
+            log.info("drift check of connection %s skipped host %s: %s", connection_id, host, exc)
     return found
+
+
+def _check_group(svc, client, kind: str, host: str, group: list[Training], account_id: str, found: dict) -> None:
+    read_ms = int(datetime.now(UTC).timestamp() * 1000)  # what Zoom holds as of this moment, not later
+    listed = {int(m["id"]): m for m in client.upcoming(kind, host)} if host else {}
+    for training in group:
+        found["checked"] += 1
+        meeting = listed.get(training.zoom_meeting_id)
+        if meeting is None:
+            try:
+                meeting = client.get(kind, training.zoom_meeting_id)
+            except ZoomNotFound:
+                if meeting_gone(client, kind, training.zoom_meeting_id):  # a second look before believing it
+                    flag_missing(svc, training.id)
+                    found["missing"] += 1
+                continue
+        if _repair(svc, training, meeting, account_id, read_ms):
+            found["repaired"] += 1
 
 
 def _upcoming(session, academy_id: int) -> list[Training]:
@@ -113,7 +118,7 @@ def _upcoming(session, academy_id: int) -> list[Training]:
     )
 
 
-def _repair(svc: Services, training: Training, meeting: dict[str, Any], account_id: str) -> bool:
+def _repair(svc: Services, training: Training, meeting: dict[str, Any], account_id: str, read_ms: int) -> bool:
     """Turn what Zoom holds otherwise than it last told us into a meeting.updated for the reconcile job."""
     confirmed = {name: entry[0] for name, entry in (training.zoom_confirmed or {}).items()}
     # A field we never learned is no evidence of drift: learning it is the next push's business.
@@ -124,7 +129,8 @@ def _repair(svc: Services, training: Training, meeting: dict[str, Any], account_
     }
     if not drift:
         return False
-    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    # Stamped with the time Zoom was read: an LMS edit made since is newer and wins.
+    now_ms = read_ms
     body = {
         "event": f"{training.meeting_type}.updated",
         "payload": {

@@ -12,10 +12,13 @@ Rules from the LMS products we follow:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from zoomapi.payloads import zoom_time
 
 RECURRING_TYPES = frozenset({3, 8, 6, 9})
 PMI_TYPES = frozenset({4})
@@ -31,6 +34,8 @@ ZOOM_TO_TRAINING = {
 }
 
 TRAINING_TO_ZOOM = {attribute: name for name, attribute in ZOOM_TO_TRAINING.items()}
+# The Zoom fields the LMS pushes after a meeting exists (the title is edited only in Zoom).
+SCHEDULE_FIELDS = ("start_time", "duration", "timezone")
 
 # A change is ranked by (time in epoch ms, tiebreak): equal times resolve the same
 # way whatever the arrival order.
@@ -127,30 +132,70 @@ ECHO_WINDOW_MS = 60 * 60 * 1000
 
 def zoom_spelling(value: Any) -> Any:
     """A parsed Zoom value as Zoom writes it, so it compares with what we sent."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value
+    return zoom_time(value) if isinstance(value, datetime) else value
+
+
+@dataclass(frozen=True)
+class Push:
+    """One PATCH we sent: the values, what we believed Zoom held before, and when each value was edited."""
+
+    sent_ms: int
+    fields: dict[str, Any]
+    previous: dict[str, Any]
+    origins: dict[str, int]
 
 
 def echoes(
     changed: dict[str, Any],
-    pushes: list[tuple[int, dict[str, Any]]],
+    old: dict[str, Any],
+    pushes: list[Push],
     last_zoom_change_ms: dict[str, int],
     event_ms: int,
-) -> set[str]:
-    """The fields of a `meeting.updated` that are our own push coming back, and must change nothing.
+) -> dict[str, int]:
+    """The fields of a `meeting.updated` that are our own push coming back, with the edit time of each.
 
-    A field is an echo when a push sent exactly this value shortly before Zoom's
-    time stamp, and Zoom has reported no change of that field since that push
-    (otherwise this value is somebody's edit that happens to match). `pushes`
-    are (sent at ms, fields as Zoom spells them); written before the call, so an
-    echo that beats the push's own bookkeeping back is still recognised.
+    A field is an echo of push P when it carries P's value, Zoom stamped it
+    shortly after P was sent, Zoom has reported no change of the field since P,
+    and either P is our latest push of the field or the update's `old_object`
+    shows what we believed Zoom held before P (the echo of an earlier push that
+    arrives after a later one). A value that matches an earlier push but follows
+    another value (someone set it back in Zoom) is an edit, not an echo. Pushes
+    are recorded before they are sent, so an echo that beats the push's own
+    bookkeeping back is still recognised.
     """
-    found = set()
-    for sent_ms, fields in pushes:
-        if not sent_ms - CLOCK_SKEW_MS <= event_ms <= sent_ms + ECHO_WINDOW_MS:
-            continue
-        for name, value in changed.items():
-            if name in fields and fields[name] == zoom_spelling(value) and last_zoom_change_ms.get(name, 0) < sent_ms:
-                found.add(name)
+    found: dict[str, int] = {}
+    recent = sorted(
+        (p for p in pushes if p.sent_ms - CLOCK_SKEW_MS <= event_ms <= p.sent_ms + ECHO_WINDOW_MS),
+        key=lambda p: p.sent_ms,
+        reverse=True,
+    )
+    for name, value in changed.items():
+        spelled = zoom_spelling(value)
+        latest = next((p for p in recent if name in p.fields), None)
+        for push in recent:
+            if push.fields.get(name, object()) != spelled or last_zoom_change_ms.get(name, 0) >= push.sent_ms:
+                continue
+            if push is latest or (name in old and old[name] == push.previous.get(name)):
+                found[name] = push.origins.get(name, push.sent_ms)
+                break
     return found
+
+
+def zoom_behind(
+    training: Any, confirmed: dict[str, list], stamps: dict[str, list], names: Iterable[str] = SCHEDULE_FIELDS
+) -> dict[str, Any]:
+    """Schedule fields (of `names`) where Zoom holds another value than the training, edited before the training's.
+
+    `confirmed[name]` is [value Zoom holds, [when Zoom got it, source], when that value was edited].
+    """
+    behind = {}
+    for name in (n for n in SCHEDULE_FIELDS if n in names):
+        attribute = ZOOM_TO_TRAINING[name]
+        entry = confirmed.get(name)
+        if entry is None:
+            continue
+        edited = entry[2] if len(entry) > 2 else entry[1][0]
+        wanted = zoom_spelling(getattr(training, attribute))
+        if wanted != entry[0] and (stamps.get(attribute) or [0])[0] > edited:
+            behind[attribute] = wanted
+    return behind

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import FieldChange, MeetingInstance, Training, ZoomPush
+from models import FieldChange, MeetingInstance, OutboxItem, Training, ZoomPush
 from models.lms import THEME_MAX_LENGTH
 from workers import field_rules
 from workers.intervals import JOIN, LEAVE
@@ -34,6 +34,7 @@ class Context:
     attendance_dirty: bool = False
     instances_dirty: bool = False
     report_due: bool = False  # the meeting ended: Zoom's participant report will follow
+    push_due: bool = False  # Zoom holds an older value than the training: an outbox row waits
     # Join/leave facts collected for one bulk insert per batch (see reconcile).
     facts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -49,8 +50,12 @@ def _ms_to_time(ms: int | None) -> datetime | None:
 def on_updated(ctx: Context, event: dict[str, Any]) -> None:
     """Zoom's side of a two-way field: newest wins, our own pushes coming back change nothing.
 
-    Whatever wins, what Zoom now holds is remembered (`zoom_confirmed`), so the
-    push job knows what differs; every change is logged with what became of it.
+    Whatever wins, what Zoom now holds is remembered (`zoom_confirmed`: value,
+    when Zoom got it, and when that value was edited), so the push job knows
+    what differs. When the training ends up with a newer value than the one Zoom
+    holds (a push of ours overwrote a later Zoom edit, or the reverse), an
+    outbox row sends it: the later edit wins on both sides. Every change is
+    logged with what became of it.
     """
     payload = event["payload"]
     changed = payload["object"]
@@ -67,21 +72,19 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
     zoom_changed = {name: changed[name] for name in field_rules.ZOOM_TO_TRAINING if name in changed}
     confirmed = dict(training.zoom_confirmed or {})
     last_zoom = {name: entry[1][0] for name, entry in confirmed.items() if entry[1][1] == "zoom"}
-    echoed = field_rules.echoes(zoom_changed, _recent_pushes(ctx, stamp[0]), last_zoom, stamp[0])
-    before = {name: entry[0] for name, entry in confirmed.items()}
+    old = payload.get("old_object") or {}
+    echoed = field_rules.echoes(zoom_changed, old, _recent_pushes(ctx, stamp[0]), last_zoom, stamp[0])
     for name, value in zoom_changed.items():
         if name not in confirmed or stamp[0] >= confirmed[name][1][0]:
-            confirmed[name] = [field_rules.zoom_spelling(value), [stamp[0], "push" if name in echoed else "zoom"]]
+            source, origin = ("push", echoed[name]) if name in echoed else ("zoom", stamp[0])
+            confirmed[name] = [field_rules.zoom_spelling(value), [stamp[0], source], origin]
     training.zoom_confirmed = confirmed
     accepted = field_rules.accepted_changes({k: v for k, v in changed.items() if k not in echoed}, stamp, stamps)
     applied = {change.attribute for change in accepted}
     for change in accepted:
+        if stamps.get(change.attribute, [0, ""])[1] == "lms":
+            _lms_edit_lost(ctx, change.attribute)  # a later Zoom edit replaced it
         value = change.value[:THEME_MAX_LENGTH] if change.attribute == "theme" else change.value
-        zoom_name = field_rules.TRAINING_TO_ZOOM[change.attribute]
-        if stamps.get(change.attribute, [0, ""])[1] == "lms" and before.get(zoom_name) != field_rules.zoom_spelling(
-            getattr(training, change.attribute)
-        ):
-            _lms_edit_lost(ctx, change.attribute)  # the LMS value never reached Zoom, and Zoom's is newer
         setattr(training, change.attribute, value)
         stamps[change.attribute] = list(stamp)
     training.field_stamps = stamps
@@ -89,17 +92,21 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
         attribute = field_rules.ZOOM_TO_TRAINING[name]
         outcome = "echo" if name in echoed else "applied" if attribute in applied else "lost"
         _log_change(ctx, attribute, value, stamp[0], outcome)
+    behind = field_rules.zoom_behind(training, confirmed, stamps, names=zoom_changed)
+    if behind:
+        ctx.session.add(OutboxItem(training_id=training.id, kind="update", changes=behind))
+        ctx.push_due = True
 
 
-def _recent_pushes(ctx: Context, event_ms: int) -> list[tuple[int, dict[str, Any]]]:
+def _recent_pushes(ctx: Context, event_ms: int) -> list[field_rules.Push]:
     since = event_ms - field_rules.ECHO_WINDOW_MS - field_rules.CLOCK_SKEW_MS
-    rows = ctx.session.execute(
-        select(ZoomPush.sent_ms, ZoomPush.fields)
+    rows = ctx.session.scalars(
+        select(ZoomPush)
         .where(ZoomPush.training_id == ctx.training.id, ZoomPush.sent_ms >= since)
         .order_by(ZoomPush.sent_ms.desc())
         .limit(50)
     )
-    return [(sent_ms, fields) for sent_ms, fields in rows]
+    return [field_rules.Push(p.sent_ms, p.fields, p.previous or {}, p.origins or {}) for p in rows]
 
 
 def _log_change(ctx: Context, attribute: str, value: Any, stamp_ms: int, outcome: str) -> None:

@@ -2,17 +2,19 @@
 
 It does not replay the outbox row by row. It reads the training, its pending
 outbox rows and its registrants, then asks Zoom for what differs: create the
-meeting, or only the schedule fields the LMS edited that Zoom holds otherwise,
-register the new registrants in batches, cancel the removed ones, or delete the
-meeting of a cancelled training. Ten edits of one training inside a second cost
-one PATCH. Each Zoom answer is recorded in a short transaction of its own, and
-rows edited meanwhile stay pending for the follow-up job, so nothing is lost and
-nothing is sent twice.
+meeting (or adopt the one an interrupted attempt made), register the new
+registrants and cancel the removed ones, send only the schedule fields the LMS
+edited that Zoom holds otherwise, or delete the meeting of a cancelled training.
+Ten edits of one training inside a second cost one PATCH. Each Zoom answer is
+recorded in a short transaction of its own, and only if what it answers still
+stands (a registrant removed meanwhile stays to be cancelled); rows written
+meanwhile stay pending for the follow-up job, so nothing is lost and nothing is
+sent twice.
 
 Zoom's answers decide what happens next (zoomapi/errors.py): a rate limit or the
 daily cap reschedules the job for when Zoom allows it; 5xx and network failures
 back off with jitter, without end; a 404 is checked once more before the meeting
-is declared missing; any other 4xx is a permanent failure with Zoom's message.
+is declared missing; any other 4xx fails that step with Zoom's message.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from redis.exceptions import LockError
 from sqlalchemy import select
 
 from models import OutboxItem, Registrant, Training, User, ZoomConnection, ZoomPush, utcnow
 from models.database import lock_meeting
+from service.broker import held
 from service.inbox_admin import requeue_unmatched
+from service.lms import connection_of
 from service.services import Services, services
 from service.zoom_connections import zoom_client
 from service.zoom_tokens import ConnectionBroken
@@ -60,9 +63,11 @@ class Plan:
     kind: str
     meeting_id: int | None
     host: str
+    host_emails: set[str]
     cancelled: bool
     wanted: dict[str, Any]
     confirmed: dict[str, Any]
+    origins: dict[str, int]  # when the LMS set each schedule field: what the push carries
     connection: ZoomConnection
     rows: list[OutboxItem]
     to_register: list[tuple[int, str, str]] = field(default_factory=list)  # (registrant id, email, name)
@@ -85,32 +90,30 @@ def push_training(training_id: int) -> str:
     """RQ job, one training at a time (a Redis lock); argument: the training id only."""
     svc = services()
     release_push_marker(svc.redis, training_id)  # first: an edit from now on queues a follow-up
-    lock = svc.redis.lock(f"zoomsync:push-lock:{training_id}", timeout=PUSH_TIMEOUT, blocking_timeout=0)
-    if not lock.acquire():
-        schedule_push(svc.redis, training_id, datetime.now(UTC) + BUSY_RETRY)
-        return "another push of this training is running: again shortly"
+    with held(svc.redis, f"zoomsync:push-lock:{training_id}", timeout=PUSH_TIMEOUT) as alone:
+        if not alone:
+            schedule_push(svc.redis, training_id, datetime.now(UTC) + BUSY_RETRY)
+            return "another push of this training is running: again shortly"
+        return _push(svc, training_id)
+
+
+def _push(svc: Services, training_id: int) -> str:
+    plan = read_plan(svc, training_id)
+    if plan is None:
+        return "nothing to push"
+    client = zoom_client(svc, plan.connection)
     try:
-        plan = read_plan(svc, training_id)
-        if plan is None:
-            return "nothing to push"
-        client = zoom_client(svc, plan.connection)
-        try:
-            return carry_out(svc, client, plan)
-        except (Deferred, ZoomRateLimited) as exc:
-            reason = f"waiting for Zoom's {'daily ' if getattr(exc, 'daily', False) else ''}rate limit"
-            return _later(svc, plan, exc.retry_at, reason, charge=False)
-        except ZoomUnavailable as exc:
-            attempts = 1 + max((row.attempts for row in plan.rows), default=0)
-            at = datetime.now(UTC) + timedelta(seconds=backoff(attempts))
-            return _later(svc, plan, at, f"Zoom unavailable: {exc.message}", charge=True)
-        except (ConnectionBroken, ZoomUnauthorized) as exc:
-            reason = f"the Zoom connection does not work: {exc}"
-            return _later(svc, plan, datetime.now(UTC) + BROKEN_RETRY, reason, charge=True)
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            pass
+        return carry_out(svc, client, plan)
+    except (Deferred, ZoomRateLimited) as exc:
+        reason = f"waiting for Zoom's {'daily ' if getattr(exc, 'daily', False) else ''}rate limit"
+        return _later(svc, plan, exc.retry_at, reason, charge=False)
+    except ZoomUnavailable as exc:
+        attempts = 1 + max((row.attempts for row in plan.rows), default=0)
+        at = datetime.now(UTC) + timedelta(seconds=backoff(attempts))
+        return _later(svc, plan, at, f"Zoom unavailable: {exc.message}", charge=True)
+    except (ConnectionBroken, ZoomUnauthorized) as exc:
+        reason = f"the Zoom connection does not work: {exc}"
+        return _later(svc, plan, datetime.now(UTC) + BROKEN_RETRY, reason, charge=True)
 
 
 def read_plan(svc: Services, training_id: int) -> Plan | None:
@@ -126,14 +129,14 @@ def read_plan(svc: Services, training_id: int) -> Plan | None:
                 .order_by(OutboxItem.id)
             )
         )
-        rows = [row for row in rows if row.next_attempt_at is None or row.next_attempt_at <= now]
         if not rows:
             return None
-        connection = uow.session.scalars(
-            select(ZoomConnection).where(
-                ZoomConnection.academy_id == training.academy_id, ZoomConnection.status != "disconnected"
-            )
-        ).first()
+        waiting = [row.next_attempt_at for row in rows if row.next_attempt_at is not None and row.next_attempt_at > now]
+        if waiting:
+            # A training is pushed whole: while one of its rows waits (a backoff, a limit), all wait.
+            schedule_push(svc.redis, training_id, min(waiting))
+            return None
+        connection = connection_of(uow, training.academy_id)
         if connection is None:
             _fail_rows(uow, [row.id for row in rows], "the academy is not connected to Zoom")
             training.zoom_sync_state, training.zoom_sync_error = "error", "the academy is not connected to Zoom"
@@ -141,32 +144,36 @@ def read_plan(svc: Services, training_id: int) -> Plan | None:
             return None
         organizer = uow.session.get(User, training.organizer_id)
         host = training.zoom_host_id or (organizer.zoom_user_id if organizer else None) or (organizer.email or "")
-        registrants = list(
-            uow.session.execute(
-                select(Registrant, User)
-                .join(User, User.id == Registrant.user_id)
-                .where(Registrant.training_id == training_id, Registrant.zoom_sync_state == "pending")
-            )
-        )
+        host_emails = {(organizer.email or "").lower()} if organizer and organizer.email else set()
+        if connection.zoom_user_email and host in (connection.zoom_user_id, connection.zoom_user_email):
+            host_emails.add(connection.zoom_user_email.lower())
+        stamps = training.field_stamps or {}
         plan = Plan(
             training_id=training.id,
             kind=training.meeting_type,
             meeting_id=training.zoom_meeting_id,
             host=host,
+            host_emails=host_emails,
             cancelled=training.status == "cancelled",
             wanted=payloads.zoom_values(training.theme, training.start_time, training.duration, training.timezone),
-            confirmed={name: value[0] for name, value in (training.zoom_confirmed or {}).items()},
+            confirmed={name: entry[0] for name, entry in (training.zoom_confirmed or {}).items()},
+            origins={name: (stamps.get(name) or [0])[0] for name in payloads.SCHEDULE_FIELDS},
             connection=connection,
             rows=rows,
         )
-        organizer_email = (organizer.email or "").lower() if organizer else ""
+        registrants = uow.session.execute(
+            select(Registrant, User)
+            .join(User, User.id == Registrant.user_id)
+            .where(Registrant.training_id == training_id, Registrant.zoom_sync_state == "pending")
+        )
         for registrant, user in registrants:
+            email = user.email or ""
             if registrant.removed_at is not None:
-                plan.to_cancel.append((registrant.id, registrant.zoom_registrant_id, user.email or ""))
-            elif (user.email or "").lower() == organizer_email:
+                plan.to_cancel.append((registrant.id, registrant.zoom_registrant_id, email))
+            elif email.lower() in plan.host_emails:
                 plan.hosting.append(registrant.id)  # Zoom refuses to register a meeting's host
             else:
-                plan.to_register.append((registrant.id, user.email or "", user.name or ""))
+                plan.to_register.append((registrant.id, email, user.name or ""))
         uow.session.expunge_all()
         return plan
 
@@ -174,18 +181,14 @@ def read_plan(svc: Services, training_id: int) -> Plan | None:
 def carry_out(svc: Services, client: ZoomClient, plan: Plan) -> str:
     if plan.cancelled:
         return _delete(svc, client, plan)
-    if plan.meeting_id is None:
-        if not _create(svc, client, plan):
-            return "Zoom refused to create the meeting"
     try:
-        _update(svc, client, plan)
+        if plan.meeting_id is None and not _create(svc, client, plan):
+            return "the meeting could not be created"
         _registrants(svc, client, plan)
+        _update(svc, client, plan)  # last: the host's daily budget, if spent, holds back only this step
     except ZoomNotFound:
         _check_missing(svc, client, plan)
         return MISSING
-    except ZoomRejected as exc:
-        _refused(svc, plan, plan.row_ids, exc)
-        return f"Zoom refused: {exc.message}"
     _settle(svc, plan)
     return "pushed"
 
@@ -195,20 +198,21 @@ def carry_out(svc: Services, client: ZoomClient, plan: Plan) -> str:
 
 def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
     """Create the meeting, or adopt the one an earlier attempt created before it could record it."""
-    [create] = [row for row in plan.rows if row.kind == "create"] or [None]
-    if not plan.host:
-        _refused(svc, plan, plan.row_ids, ZoomRejected(None, None, "the organizer has no Zoom user or email"))
+    creates = [row for row in plan.rows if row.kind == "create"]
+    if not creates:
+        _refused(svc, plan, plan.row_ids, "the training has no Zoom meeting: recreate it to push again")
         return False
-    meeting = None
-    if create is not None and create.attempts:
-        meeting = _orphan(client, plan, create.created_at)
+    if not plan.host:
+        _refused(svc, plan, plan.row_ids, "the organizer has no Zoom user or email")
+        return False
+    create = creates[0]
+    meeting = _orphan(svc, client, plan, create.created_at) if create.attempts else None
     if meeting is None:
-        if create is not None:
-            _charge(svc, [create.id])  # before the call: a crash after it leaves the evidence to look for an orphan
+        _charge(svc, [create.id])  # before the call: a crash after it leaves the evidence to look for an orphan
         try:
             meeting = client.create(plan.kind, plan.host, payloads.create_body(plan.kind, plan.wanted))
-        except (ZoomRejected, ZoomNotFound) as exc:
-            _refused(svc, plan, plan.row_ids, exc)
+        except ZoomRejected as exc:
+            _refused(svc, plan, plan.row_ids, exc.message or str(exc))
             return False
     plan.meeting_id = int(meeting["id"])
     plan.confirmed = _confirmed_from(meeting)
@@ -219,9 +223,9 @@ def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
         training.zoom_uuid = meeting.get("uuid")
         training.zoom_join_url = meeting.get("join_url")
         training.zoom_host_id = meeting.get("host_id") or plan.host
-        training.zoom_confirmed = _stamped(plan.confirmed)
+        training.zoom_confirmed = _stamped(plan.confirmed, "push", plan.origins)
         training.zoom_sync_error = None
-        _sent(uow, plan.rows_of("create"))
+        _sent(uow, [row.id for row in creates])
         requeue_unmatched(uow, plan.meeting_id)
         uow.commit()
     plan.host = meeting.get("host_id") or plan.host
@@ -229,17 +233,72 @@ def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
     return True
 
 
-def _orphan(client: ZoomClient, plan: Plan, since: datetime) -> dict[str, Any] | None:
-    """A meeting an interrupted attempt created: same topic and start, created after the edit."""
+def _orphan(svc: Services, client: ZoomClient, plan: Plan, since: datetime) -> dict[str, Any] | None:
+    """A meeting an interrupted attempt created: same topic and start, created after the edit, linked to none."""
+    with svc.unit_of_work() as uow:
+        linked = set(uow.session.scalars(select(Training.zoom_meeting_id).where(Training.zoom_meeting_id.is_not(None))))
     for candidate in client.upcoming(plan.kind, plan.host):
         created = candidate.get("created_at") or ""
         if (
-            candidate.get("topic") == plan.wanted["topic"]
+            int(candidate["id"]) not in linked
+            and candidate.get("topic") == plan.wanted["topic"]
             and candidate.get("start_time") == plan.wanted["start_time"]
             and created >= payloads.zoom_time(since.replace(microsecond=0))
         ):
             return client.get(plan.kind, int(candidate["id"]))
     return None
+
+
+def _registrants(svc: Services, client: ZoomClient, plan: Plan) -> None:
+    for start in range(0, len(plan.to_register), BATCH_SIZE):
+        chunk = plan.to_register[start : start + BATCH_SIZE]
+        people = [payloads.registrant_body(email, name) for _, email, name in chunk]
+        try:
+            if len(people) == 1:  # one person: the Light endpoint, not the Heavy batch
+                answer = client.add_registrant(plan.kind, plan.meeting_id, people[0])
+                answers = {people[0]["email"].lower(): {**answer, "email": people[0]["email"]}}
+            else:
+                answered = client.batch_registrants(plan.kind, plan.meeting_id, people)
+                answers = {a.get("email", "").lower(): a for a in answered}
+        except ZoomRejected as exc:
+            _refused_registrants(svc, plan, [registrant_id for registrant_id, _, _ in chunk], exc)
+            continue
+        with svc.unit_of_work() as uow:
+            for registrant_id, email, _ in chunk:
+                registrant = uow.session.get(Registrant, registrant_id)
+                answer = answers.get(email.lower())
+                if answer is None:
+                    registrant.zoom_sync_state = "error"
+                    registrant.zoom_sync_error = "Zoom did not register this person"
+                    continue
+                # Zoom holds the registration now, whatever happened meanwhile: remember it.
+                registrant.zoom_registrant_id = answer.get("registrant_id")
+                registrant.zoom_join_url = answer.get("join_url")
+                if registrant.removed_at is None and registrant.zoom_sync_state == "pending":
+                    registrant.zoom_sync_state, registrant.zoom_sync_error = "synced", None
+                # else: removed while we registered them; still pending, the next push cancels it
+            uow.commit()
+    known = [(rid, zid, email) for rid, zid, email in plan.to_cancel if zid]
+    if known:
+        try:
+            client.cancel_registrants(
+                plan.kind, plan.meeting_id, [{"id": zid, "email": email} for _, zid, email in known]
+            )
+        except ZoomRejected as exc:
+            _refused_registrants(svc, plan, [rid for rid, _, _ in known], exc)
+            known = []
+    cancelled = {rid for rid, _, _ in known} | {rid for rid, zid, _ in plan.to_cancel if not zid}
+    with svc.unit_of_work() as uow:
+        for registrant_id in cancelled:
+            registrant = uow.session.get(Registrant, registrant_id)
+            if registrant.removed_at is not None:  # else registered again meanwhile: the next push registers
+                registrant.zoom_sync_state = "cancelled" if registrant.zoom_registrant_id else None
+        for registrant_id in plan.hosting:
+            registrant = uow.session.get(Registrant, registrant_id)
+            if registrant.zoom_sync_state == "pending":
+                registrant.zoom_sync_state = "host"
+        _sent(uow, plan.rows_of("register", "unregister"))  # only those still pending: not the refused
+        uow.commit()
 
 
 def _update(svc: Services, client: ZoomClient, plan: Plan) -> None:
@@ -253,51 +312,22 @@ def _update(svc: Services, client: ZoomClient, plan: Plan) -> None:
         plan.confirmed = {**learned, **plan.confirmed}
     body = payloads.update_body(plan.wanted, plan.confirmed, plan.edited)
     if body:
-        push_id = _record_push(svc, plan.training_id, body)
+        _record_push(svc, plan, body)
         try:
             client.update(plan.kind, plan.meeting_id, body, plan.host)
-        except ZoomRejected:
-            _push_outcome(svc, push_id, "failed")
-            raise
-        _push_outcome(svc, push_id, "ok")
+        except ZoomRejected as exc:
+            _refused(svc, plan, updates, exc.message or str(exc))
+            return
         plan.confirmed.update(body)
     with svc.unit_of_work() as uow:
         training = uow.session.get(Training, plan.training_id)
         # Oldest first: what we just learned, what webhooks told us meanwhile, what Zoom has just accepted.
-        training.zoom_confirmed = {**_stamped(learned), **(training.zoom_confirmed or {}), **_stamped(body, "push")}
+        training.zoom_confirmed = {
+            **_stamped(learned, "zoom", {}),
+            **(training.zoom_confirmed or {}),
+            **_stamped(body, "push", plan.origins),
+        }
         _sent(uow, updates)
-        uow.commit()
-
-
-def _registrants(svc: Services, client: ZoomClient, plan: Plan) -> None:
-    for start in range(0, len(plan.to_register), BATCH_SIZE):
-        chunk = plan.to_register[start : start + BATCH_SIZE]
-        people = [payloads.registrant_body(email, name) for _, email, name in chunk]
-        answers = {a.get("email", "").lower(): a for a in client.batch_registrants(plan.kind, plan.meeting_id, people)}
-        with svc.unit_of_work() as uow:
-            for registrant_id, email, _ in chunk:
-                registrant = uow.session.get(Registrant, registrant_id)
-                answer = answers.get(email.lower())
-                if answer is None:
-                    registrant.zoom_sync_state = "error"
-                    registrant.zoom_sync_error = "Zoom did not register this person"
-                else:
-                    registrant.zoom_registrant_id = answer.get("registrant_id")
-                    registrant.zoom_join_url = answer.get("join_url")
-                    registrant.zoom_sync_state, registrant.zoom_sync_error = "synced", None
-            uow.commit()
-    known = [(rid, zid, email) for rid, zid, email in plan.to_cancel if zid]
-    if known:
-        client.cancel_registrants(plan.kind, plan.meeting_id, [{"id": zid, "email": email} for _, zid, email in known])
-    with svc.unit_of_work() as uow:
-        for registrant_id, zoom_id, _ in plan.to_cancel:
-            registrant = uow.session.get(Registrant, registrant_id)
-            registrant.zoom_sync_state = "cancelled" if zoom_id else None
-        for registrant_id in plan.hosting:
-            registrant = uow.session.get(Registrant, registrant_id)
-            registrant.zoom_sync_state = "host"
-        # Every registrant this push read is settled: their rows are done.
-        _sent(uow, plan.rows_of("register", "unregister"))
         uow.commit()
 
 
@@ -308,7 +338,7 @@ def _delete(svc: Services, client: ZoomClient, plan: Plan) -> str:
         except ZoomNotFound:
             pass  # already gone: what we wanted
         except ZoomRejected as exc:
-            _refused(svc, plan, plan.rows_of("delete"), exc)
+            _refused(svc, plan, plan.rows_of("delete"), exc.message or str(exc))
             return f"Zoom refused to delete: {exc.message}"
     with svc.unit_of_work() as uow:
         _sent(uow, plan.rows_of("delete"))
@@ -321,12 +351,19 @@ def _delete(svc: Services, client: ZoomClient, plan: Plan) -> str:
 
 def _check_missing(svc: Services, client: ZoomClient, plan: Plan) -> None:
     """A 404: look once more before believing it (a passing error must not flag a healthy meeting)."""
-    try:
-        client.get(plan.kind, plan.meeting_id)
-    except ZoomNotFound:
+    if plan.meeting_id is not None and meeting_gone(client, plan.kind, plan.meeting_id):
         flag_missing(svc, plan.training_id, plan.row_ids)
         return
     raise ZoomUnavailable(404, None, "Zoom answered 404 for a meeting that exists: trying again")
+
+
+def meeting_gone(client: ZoomClient, kind: str, meeting_id: int) -> bool:
+    """Whether Zoom says, when asked (again), that the meeting does not exist."""
+    try:
+        client.get(kind, meeting_id)
+    except ZoomNotFound:
+        return True
+    return False
 
 
 def flag_missing(svc: Services, training_id: int, row_ids: list[int] = ()) -> None:
@@ -340,12 +377,17 @@ def flag_missing(svc: Services, training_id: int, row_ids: list[int] = ()) -> No
 
 
 def _settle(svc: Services, plan: Plan) -> None:
+    """All that this push read is done: synced, unless something of it failed or new edits wait."""
     with svc.unit_of_work() as uow:
         training = uow.session.get(Training, plan.training_id)
+        rows = _rows(uow, plan.row_ids)
+        failed = [row.last_error for row in rows if row.status == "failed"]
         still = uow.session.scalars(
             select(OutboxItem.id).where(OutboxItem.training_id == plan.training_id, OutboxItem.status == "pending")
         ).first()
-        if still is None and training.zoom_sync_state == "pending":
+        if failed:
+            training.zoom_sync_state, training.zoom_sync_error = "error", failed[-1]
+        elif still is None:
             training.zoom_sync_state, training.zoom_sync_error = "synced", None
         uow.commit()
 
@@ -353,19 +395,18 @@ def _settle(svc: Services, plan: Plan) -> None:
 # --- recording outcomes --------------------------------------------------------------------------
 
 
-def _record_push(svc: Services, training_id: int, fields: dict[str, Any]) -> int:
+def _record_push(svc: Services, plan: Plan, body: dict[str, Any]) -> None:
     """Before the call: its echo may come back through the webhook before we hear Zoom's answer."""
     with svc.unit_of_work() as uow:
-        push = ZoomPush(training_id=training_id, kind="update", fields=fields, sent_ms=_now_ms())
-        uow.session.add(push)
-        uow.session.flush()
-        uow.commit()
-        return push.id
-
-
-def _push_outcome(svc: Services, push_id: int, outcome: str) -> None:
-    with svc.unit_of_work() as uow:
-        uow.session.get(ZoomPush, push_id).outcome = outcome
+        uow.session.add(
+            ZoomPush(
+                training_id=plan.training_id,
+                fields=body,
+                previous={name: plan.confirmed.get(name) for name in body},
+                origins={name: plan.origins.get(name, 0) for name in body},
+                sent_ms=_now_ms(),
+            )
+        )
         uow.commit()
 
 
@@ -373,9 +414,10 @@ def _now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
 
 
-def _stamped(values: dict[str, Any], source: str = "zoom") -> dict[str, list]:
-    stamp = [_now_ms(), source]
-    return {name: [value, stamp] for name, value in values.items()}
+def _stamped(values: dict[str, Any], source: str, origins: dict[str, int]) -> dict[str, list]:
+    """`zoom_confirmed` entries: [value, [when Zoom got it, source], when the value was edited]."""
+    now = _now_ms()
+    return {name: [value, [now, source], origins.get(name, now)] for name, value in values.items()}
 
 
 def _confirmed_from(meeting: dict[str, Any]) -> dict[str, Any]:
@@ -388,17 +430,20 @@ def _rows(uow, ids: list[int]) -> list[OutboxItem]:
 
 def _sent(uow, ids: list[int]) -> None:
     for row in _rows(uow, ids):
-        row.status, row.sent_at, row.last_error, row.next_attempt_at = "sent", utcnow(), None, None
+        if row.status == "pending":
+            row.status, row.sent_at, row.last_error, row.next_attempt_at = "sent", utcnow(), None, None
 
 
 def _cancel_rows(uow, ids: list[int]) -> None:
     for row in _rows(uow, ids):
-        row.status = "cancelled"
+        if row.status == "pending":
+            row.status = "cancelled"
 
 
 def _fail_rows(uow, ids: list[int], error: str) -> None:
     for row in _rows(uow, ids):
-        row.status, row.last_error = "failed", error
+        if row.status == "pending":
+            row.status, row.last_error = "failed", error
 
 
 def _charge(svc: Services, ids: list[int]) -> None:
@@ -408,17 +453,25 @@ def _charge(svc: Services, ids: list[int]) -> None:
         uow.commit()
 
 
-def _refused(svc: Services, plan: Plan, ids: list[int], exc: ZoomAPIError) -> None:
-    """A permanent failure: shown with Zoom's message, never retried blindly."""
-    message = exc.message or str(exc)
+def _refused(svc: Services, plan: Plan, ids: list[int], message: str) -> None:
+    """A permanent failure of these rows: shown with Zoom's message, never retried blindly."""
     with svc.unit_of_work() as uow:
         _fail_rows(uow, ids, message)
         training = uow.session.get(Training, plan.training_id)
         training.zoom_sync_state, training.zoom_sync_error = "error", message
-        for row in _rows(uow, ids):
-            if row.registrant_id is not None:
-                registrant = uow.session.get(Registrant, row.registrant_id)
-                registrant.zoom_sync_state, registrant.zoom_sync_error = "error", message
+        uow.commit()
+
+
+def _refused_registrants(svc: Services, plan: Plan, registrant_ids: list[int], exc: ZoomAPIError) -> None:
+    """Zoom refused these registrations or cancellations (capacity, a host...): those people, not the push."""
+    message = exc.message or str(exc)
+    wanted = set(registrant_ids)
+    with svc.unit_of_work() as uow:
+        rows = [row.id for row in plan.rows if row.registrant_id in wanted]
+        _fail_rows(uow, rows, message)
+        for registrant_id in registrant_ids:
+            registrant = uow.session.get(Registrant, registrant_id)
+            registrant.zoom_sync_state, registrant.zoom_sync_error = "error", message
         uow.commit()
 
 

@@ -60,15 +60,19 @@ def reconcile_job_id(meeting_id: int) -> str:
 # --- markers: at most one waiting job per meeting, training or piece of work ---------------------
 
 
-def _marked_job_waits(redis: Redis, key: str) -> bool:
-    """Whether the job a marker names is really still waiting in Redis (queued, scheduled or deferred)."""
+def _marked_job_status(redis: Redis, key: str) -> JobStatus | None:
     marked = redis.get(key)
     if not marked:
-        return False
+        return None
     try:
-        return Job.fetch(marked.decode(), connection=redis).get_status() in LIVE_STATUSES
+        return Job.fetch(marked.decode(), connection=redis).get_status()
     except NoSuchJobError:
-        return False  # the marker outlived its job (Redis lost it)
+        return None  # the marker outlived its job (Redis lost it)
+
+
+def _marked_job_waits(redis: Redis, key: str) -> bool:
+    """Whether the job a marker names is really still waiting in Redis (queued, scheduled or deferred)."""
+    return _marked_job_status(redis, key) in LIVE_STATUSES
 
 
 def _request(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_SECONDS) -> str | None:
@@ -191,10 +195,19 @@ def _push_job_id(training_id: int) -> str:
 
 
 def request_push(redis: Redis, training_id: int) -> str | None:
-    """Queue a push of the training's pending edits unless one is already waiting (or scheduled)."""
-    return _request(
-        redis, push_marker_key(training_id), _push_job_id(training_id), lambda j: _enqueue_push(redis, training_id, j)
-    )
+    """Queue a push of the training's pending edits unless one is already queued.
+
+    One scheduled for later (a backoff, Zoom's daily reset) does not hold back a
+    new edit: the push runs now, and whatever must still wait is deferred again.
+    """
+    key = push_marker_key(training_id)
+    queued = _request(redis, key, _push_job_id(training_id), lambda j: _enqueue_push(redis, training_id, j))
+    if queued is None and _marked_job_status(redis, key) == JobStatus.SCHEDULED:
+        job_id = _push_job_id(training_id)
+        redis.set(key, job_id, ex=MARKER_TTL_SECONDS)
+        _enqueue_push(redis, training_id, job_id)
+        return job_id
+    return queued
 
 
 def ensure_push(redis: Redis, training_id: int) -> str | None:

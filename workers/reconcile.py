@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from marshmallow import ValidationError
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ from models.database import chunks, insert_ignoring_duplicates, lock_meeting
 from webhook.schemas import parse_meeting_event
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
-from workers.queues import release_marker, retry_delay
+from workers.queues import release_marker, request_push, retry_delay
 from workers.reports import schedule_report_pull
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class BatchOutcome:
     fetched: int
     counts: Counter
     retry_ids: tuple[int, ...] = ()
+    push_training: int | None = None  # Zoom holds an older value: push after the commit
 
 
 def reconcile_meeting(meeting_id: int) -> dict[str, int]:
@@ -58,6 +60,13 @@ def reconcile_meeting(meeting_id: int) -> dict[str, int]:
                 charge_batch(uow.session, meeting_id, svc.settings, tried, exc)
                 uow.commit()
             raise
+        if outcome.push_training is not None:
+            try:
+                request_push(svc.redis, outcome.push_training)
+            except RedisError:
+                log.warning(
+                    "redis unavailable; the outbox row of training %s waits for the sweeper", outcome.push_training
+                )
         tried.update(outcome.retry_ids)
         totals.update(outcome.counts)
         if outcome.fetched < svc.settings.reconcile_batch_size:
@@ -183,7 +192,7 @@ def reconcile_batch(
         outcomes.counts["unmatched"] = len(rows)
         return BatchOutcome(len(rows), outcomes.counts)
 
-    dirty_attendance = dirty_instances = report_due = False
+    dirty_attendance = dirty_instances = report_due = push_due = False
     facts: list[tuple[_Row, list[dict]]] = []
     for row in rows:
         ctx = Context(session, training, row.event_type, row.dedupe_key, row.event_ts)
@@ -208,6 +217,7 @@ def reconcile_batch(
         dirty_attendance |= ctx.attendance_dirty
         dirty_instances |= ctx.instances_dirty
         report_due |= ctx.report_due
+        push_due |= ctx.push_due
 
     _insert_facts(session, facts, outcomes)
     outcomes.write(session, now)
@@ -218,7 +228,7 @@ def reconcile_batch(
     if report_due:
         # Due a while after the meeting's (latest) end, whenever its events were applied.
         schedule_report_pull(session, training.id, training.actual_end or now, settings.report_delays[0])
-    return BatchOutcome(len(rows), outcomes.counts, tuple(outcomes.retry_ids))
+    return BatchOutcome(len(rows), outcomes.counts, tuple(outcomes.retry_ids), training.id if push_due else None)
 
 
 def charge_batch(session: Session, meeting_id: int, settings: Settings, skip: set[int], exc: Exception) -> None:

@@ -20,12 +20,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from redis.exceptions import LockError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ReportPull, ReportRow, Training, ZoomConnection, utcnow
+from models import ReportPull, ReportRow, Training, utcnow
 from models.database import insert_ignoring_duplicates, lock_meeting
+from service.broker import held
+from service.lms import connection_of
 from service.services import Services, services
 from service.zoom_connections import zoom_client
 from service.zoom_tokens import ConnectionBroken
@@ -50,6 +51,7 @@ def schedule_report_pull(session: Session, training_id: int, ended: datetime, de
         pull = ReportPull(training_id=training_id)
         session.add(pull)
     pull.status, pull.attempts, pull.last_error = "pending", 0, None
+    pull.generation = (pull.generation or 0) + 1
     pull.next_attempt_at = ended + timedelta(seconds=delay_seconds)
 
 
@@ -83,16 +85,8 @@ def pull_report(training_id: int) -> str:
     """RQ job (queue outbound). Argument: the training id only."""
     svc = services()
     release_once(svc.redis, f"report-{training_id}")  # first: asking again from now on queues another
-    lock = svc.redis.lock(f"zoomsync:report-lock:{training_id}", timeout=600, blocking_timeout=0)
-    if not lock.acquire():
-        return "another pull of this report is running"
-    try:
-        return _pull(svc, training_id)
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            pass
+    with held(svc.redis, f"zoomsync:report-lock:{training_id}", timeout=600) as alone:
+        return _pull(svc, training_id) if alone else "another pull of this report is running"
 
 
 def _pull(svc: Services, training_id: int) -> str:
@@ -101,30 +95,27 @@ def _pull(svc: Services, training_id: int) -> str:
         training = uow.session.get(Training, training_id)
         if pull is None or pull.status != "pending" or training is None or training.zoom_meeting_id is None:
             return "nothing to pull"
-        connection = uow.session.scalars(
-            select(ZoomConnection).where(
-                ZoomConnection.academy_id == training.academy_id, ZoomConnection.status != "disconnected"
-            )
-        ).first()
+        connection = connection_of(uow, training.academy_id)
         if connection is None:
             pull.status, pull.last_error = "skipped", "the academy is not connected to Zoom: no report to read"
             uow.commit()
             return pull.status
         kind, meeting_id, attempts = training.meeting_type, training.zoom_meeting_id, pull.attempts
+        generation = pull.generation
         uow.session.expunge(connection)
     client = zoom_client(svc, connection)
     try:
         reports = _read(client, kind, meeting_id)
     except (NotReady, ZoomNotFound) as exc:
-        return _not_ready(svc, training_id, attempts, str(exc) or "Zoom has no report yet")
+        return _not_ready(svc, training_id, generation, attempts, str(exc) or "Zoom has no report yet")
     except (Deferred, ZoomRateLimited) as exc:
-        return _retry_at(svc, training_id, exc.retry_at, f"waiting for Zoom's rate limit: {exc}")
+        return _retry_at(svc, training_id, generation, exc.retry_at, f"waiting for Zoom's rate limit: {exc}")
     except ZoomUnavailable as exc:
         at = datetime.now(UTC) + timedelta(seconds=backoff(attempts + 1, base=60))
-        return _retry_at(svc, training_id, at, f"Zoom unavailable: {exc.message}")
+        return _retry_at(svc, training_id, generation, at, f"Zoom unavailable: {exc.message}")
     except (ZoomRejected, ZoomUnauthorized, ConnectionBroken) as exc:
-        return _give_up(svc, training_id, f"Zoom refused the report: {exc}")
-    return _store(svc, training_id, meeting_id, reports)
+        return _give_up(svc, training_id, generation, f"Zoom refused the report: {exc}")
+    return _store(svc, training_id, generation, meeting_id, reports)
 
 
 def _read(client, kind: str, meeting_id: int) -> dict[str, list[dict[str, Any]]]:
@@ -141,7 +132,15 @@ def _read(client, kind: str, meeting_id: int) -> dict[str, list[dict[str, Any]]]
     return reports
 
 
-def _store(svc: Services, training_id: int, meeting_id: int, reports: dict[str, list[dict[str, Any]]]) -> str:
+def _current(uow, training_id: int, generation: int) -> ReportPull | None:
+    """The pull, if no newer meeting.ended has asked for it again since this try began."""
+    pull = uow.session.scalars(select(ReportPull).where(ReportPull.training_id == training_id)).one()
+    return pull if pull.generation == generation else None
+
+
+def _store(
+    svc: Services, training_id: int, generation: int, meeting_id: int, reports: dict[str, list[dict[str, Any]]]
+) -> str:
     values = []
     for uuid, rows in reports.items():
         for row in rows:
@@ -168,9 +167,10 @@ def _store(svc: Services, training_id: int, meeting_id: int, reports: dict[str, 
         insert_ignoring_duplicates(uow.session, ReportRow, values, "row_key")
         training = uow.session.get(Training, training_id)
         written = write_attendance(uow.session, training)
-        pull = uow.session.scalars(select(ReportPull).where(ReportPull.training_id == training_id)).one()
-        pull.status, pull.last_error, pull.next_attempt_at = "done", None, None
-        pull.instances, pull.rows, pull.completed_at = len(reports), len(values), utcnow()
+        pull = _current(uow, training_id, generation)
+        if pull is not None:  # else: the rows stand, and the newer request reads the report again
+            pull.status, pull.last_error, pull.next_attempt_at = "done", None, None
+            pull.instances, pull.rows, pull.completed_at = len(reports), len(values), utcnow()
         uow.commit()
     log.info(
         "report of training %s: %d rows from %d runs; %d attendance rows",
@@ -182,26 +182,33 @@ def _store(svc: Services, training_id: int, meeting_id: int, reports: dict[str, 
     return "done"
 
 
-def _not_ready(svc: Services, training_id: int, attempts: int, reason: str) -> str:
+def _not_ready(svc: Services, training_id: int, generation: int, attempts: int, reason: str) -> str:
     delays = svc.settings.report_delays
     if attempts + 1 >= len(delays):
-        return _give_up(svc, training_id, f"Zoom's participant report did not come ({reason}); live events stand")
-    return _retry_at(svc, training_id, datetime.now(UTC) + timedelta(seconds=delays[attempts + 1]), reason, charge=True)
+        reason = f"Zoom's participant report did not come ({reason}); live events stand"
+        return _give_up(svc, training_id, generation, reason)
+    at = datetime.now(UTC) + timedelta(seconds=delays[attempts + 1])
+    return _retry_at(svc, training_id, generation, at, reason, charge=True)
 
 
-def _retry_at(svc: Services, training_id: int, at: datetime, reason: str, charge: bool = False) -> str:
+def _retry_at(svc: Services, training_id: int, generation: int, at: datetime, reason: str, charge: bool = False) -> str:
     with svc.unit_of_work() as uow:
-        pull = uow.session.scalars(select(ReportPull).where(ReportPull.training_id == training_id)).one()
-        pull.next_attempt_at, pull.last_error = at, reason
-        pull.attempts += 1 if charge else 0
+        pull = _current(uow, training_id, generation)
+        if pull is not None:
+            pull.next_attempt_at, pull.last_error = at, reason
+            pull.attempts += 1 if charge else 0
         uow.commit()
     return f"again at {at.isoformat()}: {reason}"
 
 
-def _give_up(svc: Services, training_id: int, reason: str) -> str:
+def _give_up(svc: Services, training_id: int, generation: int, reason: str) -> str:
+    """Recorded on the pull, and as the training's sync issue unless it has another already."""
     with svc.unit_of_work() as uow:
-        pull = uow.session.scalars(select(ReportPull).where(ReportPull.training_id == training_id)).one()
-        pull.status, pull.last_error, pull.next_attempt_at = "failed", reason, None
+        pull = _current(uow, training_id, generation)
+        if pull is not None:
+            pull.status, pull.last_error, pull.next_attempt_at = "failed", reason, None
+            training = uow.session.get(Training, training_id)
+            training.sync_issue = training.sync_issue or reason
         uow.commit()
     log.warning("report of training %s: %s", training_id, reason)
     return "failed"

@@ -18,9 +18,10 @@ NEEDED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("read meetings", ("meeting:read:admin", "meeting:read:meeting:admin")),
     ("update meetings", ("meeting:write:admin", "meeting:update:meeting:admin")),
     ("delete meetings", ("meeting:write:admin", "meeting:delete:meeting:admin")),
-    ("register attendees", ("meeting:write:admin", "meeting:write:batch_registrants:admin")),
+    ("register an attendee", ("meeting:write:admin", "meeting:write:registrant:admin")),
+    ("register attendees in batches", ("meeting:write:admin", "meeting:write:batch_registrants:admin")),
     ("cancel registrations", ("meeting:write:admin", "meeting:update:registrant_status:admin")),
-    ("list registrants", ("meeting:read:admin", "meeting:read:list_registrants:admin")),
+    ("list upcoming meetings", ("meeting:read:admin", "meeting:read:list_meetings:admin")),
     ("list past instances", ("meeting:read:admin", "meeting:read:list_past_instances:admin")),
     ("read participant reports", ("report:read:admin", "report:read:list_meeting_participants:admin")),
 )
@@ -29,8 +30,11 @@ WEBINAR_NEEDED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("read webinars", ("webinar:read:admin", "webinar:read:webinar:admin")),
     ("update webinars", ("webinar:write:admin", "webinar:update:webinar:admin")),
     ("delete webinars", ("webinar:write:admin", "webinar:delete:webinar:admin")),
-    ("register webinar attendees", ("webinar:write:admin", "webinar:write:batch_registrants:admin")),
+    ("register a webinar attendee", ("webinar:write:admin", "webinar:write:registrant:admin")),
+    ("register webinar attendees in batches", ("webinar:write:admin", "webinar:write:batch_registrants:admin")),
     ("cancel webinar registrations", ("webinar:write:admin", "webinar:update:registrant_status:admin")),
+    ("list upcoming webinars", ("webinar:read:admin", "webinar:read:list_webinars:admin")),
+    ("list past webinar instances", ("webinar:read:admin", "webinar:read:list_past_instances:admin")),
     ("read webinar reports", ("report:read:admin", "report:read:list_webinar_participants:admin")),
 )
 

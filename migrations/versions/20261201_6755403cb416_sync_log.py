@@ -34,10 +34,10 @@ def upgrade() -> None:
     op.create_table('zoom_pushes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('training_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('previous', sa.JSON(), nullable=False),
+    sa.Column('origins', sa.JSON(), nullable=False),
     sa.Column('sent_ms', sa.BigInteger(), nullable=False),
-    sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['training_id'], ['trainings.id'], name=op.f('fk_zoom_pushes_training_id_trainings')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_zoom_pushes'))
     )

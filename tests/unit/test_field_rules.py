@@ -333,48 +333,98 @@ def test_an_unknown_time_zone_from_zoom_is_not_applied():
 SENT = 1_796_000_000_000
 
 
-def test_a_value_we_pushed_coming_back_is_an_echo():
-    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, SENT + 800) == {"duration"}
+def push(sent=SENT, previous=None, origins=None, **fields):
+    return field_rules.Push(sent, fields, previous or {}, origins or {})
+
+
+def test_a_value_we_pushed_coming_back_is_an_echo_carrying_its_edit_time():
+    pushes = [push(duration=90, previous={"duration": 60}, origins={"duration": SENT - 5000})]
+    assert field_rules.echoes({"duration": 90}, {"duration": 60}, pushes, {}, SENT + 800) == {"duration": SENT - 5000}
 
 
 def test_a_start_time_is_compared_as_zoom_spells_it():
     start = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)
-    pushes = [(SENT, {"start_time": "2026-12-10T08:00:00Z", "timezone": "Europe/Berlin"})]
+    pushes = [push(start_time="2026-12-10T08:00:00Z", timezone="Europe/Berlin")]
     changed = {"start_time": start, "timezone": "Europe/Berlin"}
-    assert field_rules.echoes(changed, pushes, {}, SENT + 10) == {"start_time", "timezone"}
+    assert set(field_rules.echoes(changed, {}, pushes, {}, SENT + 10)) == {"start_time", "timezone"}
 
 
 def test_another_value_is_no_echo():
-    assert field_rules.echoes({"duration": 91}, [(SENT, {"duration": 90})], {}, SENT + 800) == set()
+    assert field_rules.echoes({"duration": 91}, {}, [push(duration=90)], {}, SENT + 800) == {}
 
 
 def test_a_field_we_did_not_push_is_no_echo():
-    assert field_rules.echoes({"topic": "x"}, [(SENT, {"duration": 90})], {}, SENT + 800) == set()
+    assert field_rules.echoes({"topic": "x"}, {}, [push(duration=90)], {}, SENT + 800) == {}
 
 
 def test_only_the_pushed_fields_of_a_mixed_update_are_echoes():
     changed = {"duration": 90, "topic": "Renamed in Zoom"}
-    assert field_rules.echoes(changed, [(SENT, {"duration": 90})], {}, SENT + 5) == {"duration"}
+    assert set(field_rules.echoes(changed, {}, [push(duration=90)], {}, SENT + 5)) == {"duration"}
 
 
 def test_the_same_value_long_after_the_push_is_somebodys_edit():
     late = SENT + field_rules.ECHO_WINDOW_MS + 1
-    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, late) == set()
+    assert field_rules.echoes({"duration": 90}, {}, [push(duration=90)], {}, late) == {}
 
 
 def test_zooms_clock_may_be_a_little_behind_ours():
     early = SENT - field_rules.CLOCK_SKEW_MS
-    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, early) == {"duration"}
-    assert field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {}, early - 1) == set()
+    assert set(field_rules.echoes({"duration": 90}, {}, [push(duration=90)], {}, early)) == {"duration"}
+    assert field_rules.echoes({"duration": 90}, {}, [push(duration=90)], {}, early - 1) == {}
 
 
 def test_after_a_zoom_change_since_the_push_a_matching_value_is_an_edit():
     # We pushed 90; someone set 60 in Zoom; then someone set 90 again: that is no echo.
-    assert (
-        field_rules.echoes({"duration": 90}, [(SENT, {"duration": 90})], {"duration": SENT + 100}, SENT + 200) == set()
-    )
+    zoom_change = {"duration": SENT + 100}
+    assert field_rules.echoes({"duration": 90}, {"duration": 60}, [push(duration=90)], zoom_change, SENT + 200) == {}
 
 
-def test_any_recent_push_may_be_the_one_echoed():
-    pushes = [(SENT + 1000, {"duration": 100}), (SENT, {"duration": 90})]
-    assert field_rules.echoes({"duration": 90}, pushes, {}, SENT + 1500) == {"duration"}
+def test_an_earlier_push_echoing_after_a_later_one_is_known_by_its_old_value():
+    pushes = [push(SENT, {"duration": 60}, duration=90), push(SENT + 1000, {"duration": 90}, duration=120)]
+    assert set(field_rules.echoes({"duration": 90}, {"duration": 60}, pushes, {}, SENT + 1500)) == {"duration"}
+
+
+def test_a_value_set_back_in_zoom_after_our_later_push_is_an_edit():
+    # We pushed 90, then 120; the host then sets 90 in Zoom (old_object 120): a real edit.
+    pushes = [push(SENT, {"duration": 60}, duration=90), push(SENT + 1000, {"duration": 90}, duration=120)]
+    assert field_rules.echoes({"duration": 90}, {"duration": 120}, pushes, {}, SENT + 5000) == {}
+
+
+def test_our_latest_push_is_an_echo_even_when_it_overwrote_an_unknown_zoom_edit():
+    # Zoom held 50 (an edit we had not heard of), our push set 70: Zoom's old_object says 50.
+    pushes = [push(SENT, {"duration": 60}, duration=70)]
+    assert set(field_rules.echoes({"duration": 70}, {"duration": 50}, pushes, {}, SENT + 10)) == {"duration"}
+
+
+# --- Zoom behind the training ----------------------------------------------------------------------
+
+
+class _Training:
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def test_zoom_is_behind_when_it_holds_an_older_edit_than_the_training():
+    training = _Training(duration=50, start_time=None, timezone="UTC")
+    confirmed = {"duration": [70, [SENT + 100, "push"], SENT - 1000]}  # our push of an LMS edit made earlier
+    stamps = {"duration": [SENT, "zoom-edit"]}  # the training took Zoom's later edit
+    assert field_rules.zoom_behind(training, confirmed, stamps, names=["duration"]) == {"duration": 50}
+
+
+def test_zoom_is_not_behind_when_its_value_is_the_newer_one():
+    training = _Training(duration=70, start_time=None, timezone="UTC")
+    confirmed = {"duration": [50, [SENT, "zoom"], SENT]}
+    stamps = {"duration": [SENT - 1000, "lms"]}  # the training's value is older: it is waiting for its own push
+    assert field_rules.zoom_behind(training, confirmed, stamps, names=["duration"]) == {}
+
+
+def test_zoom_is_not_behind_when_both_hold_the_same():
+    training = _Training(duration=70, start_time=None, timezone="UTC")
+    confirmed = {"duration": [70, [SENT, "push"], SENT - 1000]}
+    assert field_rules.zoom_behind(training, confirmed, {"duration": [SENT + 5, "lms"]}, names=["duration"]) == {}
+
+
+def test_the_title_is_never_pushed_back():
+    training = _Training(theme="LMS title", duration=60, start_time=None, timezone="UTC")
+    confirmed = {"topic": ["Zoom title", [SENT, "zoom"], SENT]}
+    assert field_rules.zoom_behind(training, confirmed, {"theme": [SENT + 10, "lms"]}, names=["topic"]) == {}

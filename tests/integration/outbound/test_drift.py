@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
-from models import InboxEvent, ZoomConnection
+from models import InboxEvent, Training, ZoomConnection
 from tests.helpers import AUTH, run_jobs
 from tests.integration.outbound.support import synced_training, training, zoom_calls
 from workers.drift import check_connection, drift_check
@@ -75,3 +77,35 @@ def test_the_cron_queues_one_check_per_connected_account(app, client, academy, z
         assert drift_check() == 1
         assert drift_check() == 1  # asked again: still one waiting job
     assert run_jobs(app) == 1
+
+
+def test_an_lms_edit_made_after_zoom_was_read_wins_over_the_repair(app, client, academy, zoom, svc):
+    from workers import drift
+
+    shown = synced_training(app, client, academy)
+    zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=45)
+    read_ms = int(datetime.now(UTC).timestamp() * 1000) - 5000  # the check read Zoom five seconds ago...
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=AUTH)  # ...then the LMS edited
+    with svc.unit_of_work() as uow:
+        stale = uow.session.get(Training, shown["id"])
+        uow.session.expunge(stale)
+    meeting = zoom.control.meeting(shown["zoom"]["meeting_id"])
+    with app.app_context():
+        assert drift._repair(svc, stale, meeting, zoom.sim.config.account_id, read_ms)
+    run_jobs(app)
+    assert training(client, shown["id"])["duration"] == 75
+    assert zoom.control.meeting(shown["zoom"]["meeting_id"])["duration"] == 75
+
+
+def test_one_hosts_trouble_does_not_keep_the_other_hosts_unchecked(app, client, academy, zoom, svc):
+    other = zoom.control.call("POST", "/users", {"email": "second.host@zoomsim.example", "type": 2})
+    organizer = client.post(
+        "/api/v1/users", json={"email": "second.host@zoomsim.example", "name": "Second Host"}, headers=AUTH
+    ).json["id"]
+    theirs = synced_training(app, client, {**academy, "organizer": organizer})
+    ours = synced_training(app, client, academy)
+    zoom.control.edit_meeting(ours["zoom"]["meeting_id"], duration=45)
+    zoom.control.fault(kind="status", status=404, path=f"/users/{other['id']}/meetings")
+    found = check(app, svc)
+    assert found["repaired"] == 1 and training(client, ours["id"])["duration"] == 45
+    assert training(client, theirs["id"])["zoom"]["sync_issue"] is None

@@ -6,6 +6,7 @@ the order chosen by each test, so late and early arrivals are exercised on purpo
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from tests.helpers import AUTH, deliver, run_jobs, sim_bodies
@@ -121,3 +122,33 @@ def test_a_rename_in_zoom_reaches_the_theme_and_no_push_repeats_it(app, client, 
     assert training(client, shown["id"])["theme"] == "Fire safety, the sequel"
     assert zoom_calls(zoom, "PATCH", "/meetings/") == []
     assert changes(client, shown["id"], "theme") == [("zoom", "Fire safety, the sequel", "applied")]
+
+
+def test_a_value_set_back_in_zoom_is_an_edit_not_an_echo(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    mark = last_message_id(zoom)
+    for duration in (90, 120):
+        client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": duration}, headers=AUTH)
+        run_jobs(app)
+    zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=90)  # the host goes back to 90 in Zoom
+    deliver_updates(client, zoom, mark)  # both echoes, then the host's edit
+    run_jobs(app)
+    assert training(client, shown["id"])["duration"] == 90
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 90
+    assert changes(client, shown["id"], "duration")[-1] == ("zoom", 90, "applied")
+
+
+def test_a_push_that_overwrote_a_later_zoom_edit_is_undone_so_the_later_edit_wins(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    zoom.control.webhook_settings(hold=True)
+    mark = last_message_id(zoom)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=AUTH)  # first, in the LMS
+    time.sleep(0.01)  # so that the two edits are a moment apart
+    zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=50)  # then, in Zoom; we do not know yet
+    run_jobs(app)  # the push sends 70 over the host's 50
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 70
+    deliver_updates(client, zoom, mark)  # the host's edit, then the echo of our push
+    run_jobs(app)  # the later edit (Zoom's 50) wins in the LMS, and goes back to Zoom
+    assert training(client, shown["id"])["duration"] == 50
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 50
+    assert changes(client, shown["id"], "duration")[:2] == [("lms", 70, "lost"), ("zoom", 50, "applied")]

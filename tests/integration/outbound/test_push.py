@@ -7,6 +7,7 @@ fixture fails a test otherwise).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from tests.integration.outbound.support import (
     zoom_calls,
     zoom_meeting,
 )
+from workers.push import push_training
 from workers.queues import OUTBOUND_QUEUE, queue, request_push
 from workers.sweeper import sweep_outbox
 from zoomapi.limiter import RedisLimiter
@@ -384,3 +386,84 @@ def test_a_429_storm_delays_every_edit_and_loses_none(app, client, academy, zoom
     with svc.unit_of_work() as uow:
         rows = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update"))
         assert {(row.status, row.attempts) for row in rows} == {("sent", 0)}  # a rate limit is no failure
+
+
+def test_a_registrant_removed_while_the_push_registers_them_is_cancelled_after(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    ann, bob = learner(client, 1), learner(client, 2)
+    for user_id in (ann, bob):
+        client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": user_id}, headers=AUTH)
+    zoom.control.fault(kind="latency", latency=1.0, count=1, path="/batch_registrants")
+
+    def push_now():
+        with app.app_context():
+            push_training(shown["id"])
+
+    pushing = threading.Thread(target=push_now)  # the job queued by the API runs afterwards: the follow-up
+    pushing.start()
+    time.sleep(0.4)  # the batch is on its way to Zoom
+    assert client.delete(f"/api/v1/trainings/{shown['id']}/registrants/{ann}", headers=AUTH).status_code == 204
+    pushing.join(timeout=30)
+    run_jobs(app)  # the follow-up push
+    meeting = zoom_meeting(zoom, shown["zoom"]["meeting_id"])
+    statuses = {r["email"]: r["status"] for r in meeting["registrants"]}
+    assert statuses == {"learner1@example.org": "cancelled", "learner2@example.org": "approved"}
+    with svc.unit_of_work() as uow:
+        states = {r.user_id: r.zoom_sync_state for r in uow.session.scalars(select(Registrant))}
+    assert states == {ann: "cancelled", bob: "synced"}
+
+
+def test_a_create_that_backs_off_is_not_hurried_by_a_new_registrant(app, client, academy, zoom, svc):
+    zoom.control.fault(kind="status", status=503, count=1, path="/users/", method="POST")
+    created = new_training(client, academy)
+    run_jobs(app)  # the create met a 503: backing off
+    client.post(f"/api/v1/trainings/{created['id']}/registrants", json={"user_id": learner(client, 1)}, headers=AUTH)
+    run_jobs(app)  # the push for the registrant waits with the create
+    assert zoom_calls(zoom, "POST", "/meetings") and len(zoom_calls(zoom, "POST", "/users/")) == 1
+    due_now(svc)
+    run_scheduled(app, svc)
+    shown = training(client, created["id"])
+    assert shown["zoom"]["sync_state"] == "synced"
+    assert len([m for m in zoom.sim.world.meetings.values() if not m.deleted]) == 1
+    [item] = client.get(f"/api/v1/trainings/{created['id']}/registrants", headers=AUTH).json["items"]
+    assert item["zoom"]["sync_state"] == "synced"
+
+
+def test_an_orphan_is_never_a_meeting_another_training_has(app, client, academy, zoom, svc):
+    first = synced_training(app, client, academy)  # same theme and time as the next one
+    created = new_training(client, academy)
+    queue(svc.redis, OUTBOUND_QUEUE).empty()
+    svc.redis.delete(f"zoomsync:push-queued:{created['id']}")
+    with svc.unit_of_work() as uow:
+        uow.session.execute(text("UPDATE outbox SET attempts = 1 WHERE training_id = :t"), {"t": created["id"]})
+        uow.commit()
+    request_push(svc.redis, created["id"])
+    run_jobs(app)
+    second = training(client, created["id"])
+    assert second["zoom"]["meeting_id"] not in (None, first["zoom"]["meeting_id"])
+
+
+def test_a_successful_push_after_a_refused_one_clears_the_error(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    zoom.control.fault(kind="status", status=400, count=1, method="PATCH")
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    run_jobs(app)
+    assert training(client, shown["id"])["zoom"]["sync_state"] == "error"
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 50}, headers=AUTH)
+    run_jobs(app)
+    after = training(client, shown["id"])
+    assert after["zoom"]["sync_state"] == "synced" and after["zoom"]["sync_error"] is None
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 50
+
+
+def test_a_refused_registration_fails_that_person_not_the_training(app, client, academy, zoom, svc):
+    shown = synced_training(app, client, academy)
+    ann = learner(client, 1)
+    zoom.control.fault(kind="status", status=400, count=1, path="/registrants", method="POST")
+    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    run_jobs(app)
+    [item] = client.get(f"/api/v1/trainings/{shown['id']}/registrants", headers=AUTH).json["items"]
+    assert item["zoom"]["sync_state"] == "error"
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 45  # the update still went
+    assert ("create", "sent") in outbox(svc, shown["id"]) and ("update", "sent") in outbox(svc, shown["id"])

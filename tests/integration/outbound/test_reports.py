@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from sqlalchemy import func, select, text
 
-from models import ReportRow
+from models import ReportPull, ReportRow
 from tests.helpers import AUTH, deliver, run_jobs, sim_bodies
 from tests.integration.outbound.support import synced_training, training
 from workers.sweeper import sweep_report_pulls
@@ -156,6 +156,7 @@ def test_no_report_after_the_last_try_is_recorded_and_the_live_estimate_stands(a
             pull(app)
         report = training(client, shown["id"])["zoom"]["report"]
         assert report["status"] == "failed" and "did not come" in report["last_error"]
+        assert "did not come" in training(client, shown["id"])["zoom"]["sync_issue"]  # an issue an admin sees
         assert attendance(client, shown["id"])[ALAN] == 3300
         assert pull(app) == 0  # given up: no more tries
     finally:
@@ -232,3 +233,20 @@ def test_the_pull_is_due_a_while_after_the_meetings_end(app, client, academy, zo
         uow.session.execute(text("UPDATE report_pulls SET next_attempt_at = :t"), {"t": "2000-01-01 00:00:00"})
         uow.commit()
     assert pull(app) == 1
+
+
+def test_a_pull_that_began_before_a_newer_end_does_not_close_the_newer_request(app, client, academy, zoom, svc):
+    from workers import reports
+
+    shown = ready_training(app, client, academy, zoom)
+    play(client, zoom, shown["zoom"]["meeting_id"])
+    run_jobs(app)
+    with svc.unit_of_work() as uow:
+        began_with = uow.session.scalars(select(ReportPull)).one().generation
+        reports.schedule_report_pull(uow.session, shown["id"], datetime.now(UTC), 0)  # the host ran it again
+        uow.commit()
+    with app.app_context():
+        reports._store(svc, shown["id"], began_with, shown["zoom"]["meeting_id"], {})  # the older pull finishes
+    assert training(client, shown["id"])["zoom"]["report"]["status"] == "pending"  # the newer request stands
+    pull(app)
+    assert training(client, shown["id"])["zoom"]["report"]["status"] == "done"
