@@ -1,6 +1,6 @@
 """SQLAlchemy models: plain data, no HTTP, no queues."""
 
-from models.attendance import Attendance, MeetingInstance, ParticipantEvent
+from models.attendance import Attendance, AttendanceAssignment, MeetingInstance, ParticipantEvent
 from models.base import Base, utcnow
 from models.inbox import InboxEvent
 from models.lms import (
@@ -20,6 +20,7 @@ from models.zoom import CONNECTION_KINDS, CONNECTION_STATUSES, ZoomConnection
 __all__ = [
     "Academy",
     "Attendance",
+    "AttendanceAssignment",
     "Base",
     "FieldChange",
     "CONNECTION_KINDS",

@@ -60,3 +60,15 @@ class Attendance(Base):
     attended_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     # [[join iso, leave iso or null], ...] after union: what the time line shows.
     intervals: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class AttendanceAssignment(Base):
+    """An admin's word that a guest of a training's meeting is this LMS user (Zoom gave nothing to match by)."""
+
+    __tablename__ = "attendance_assignments"
+    __table_args__ = (UniqueConstraint("training_id", "identity_key", name="uq_attendance_assignments_training_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), index=True)
+    identity_key: Mapped[str] = mapped_column(String(400))  # the guest's key, as the attendance report shows it
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from service import lms, zoom_connections
 from service.api_schemas import (
     AcademyIn,
+    GuestAssignmentIn,
     RegistrantIn,
     ServerToServerIn,
     TrainingIn,
@@ -199,6 +200,18 @@ def field_changes(training_id: int):
             for change in lms.field_changes(uow, training_id)
         ]
     return jsonify(items=items)
+
+
+@bp.post("/trainings/<int:training_id>/attendance/assignments")
+def assign_guest(training_id: int):
+    """An admin assigns an unmatched guest to an LMS user (Zoom blanks ids of external users; names never match)."""
+    data = _load(GuestAssignmentIn())
+    follow_ups = lms.FollowUps()
+    with services().unit_of_work() as uow:
+        lms.assign_guest(uow, training_id, data["guest"], data["user_id"], follow_ups)
+        uow.commit()
+    _run_follow_ups(follow_ups)
+    return jsonify(training_id=training_id, guest=data["guest"], user_id=data["user_id"]), 202
 
 
 @bp.get("/trainings/<int:training_id>/attendance")

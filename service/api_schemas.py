@@ -84,6 +84,11 @@ def training_patch_schema() -> TrainingIn:
     return TrainingIn(partial=True, exclude=("academy_id", "organizer_id", "zoom_meeting_id"))
 
 
+class GuestAssignmentIn(_Strict):
+    guest = fields.String(required=True, validate=validate.Length(min=1, max=400))
+    user_id = fields.Integer(required=True, strict=True)
+
+
 class RegistrantIn(_Strict):
     user_id = fields.Integer(required=True, strict=True)
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from models import (
     Academy,
     Attendance,
+    AttendanceAssignment,
     FieldChange,
     OutboxItem,
     Registrant,
@@ -316,7 +317,12 @@ def attendance_report(uow: UnitOfWork, training_id: int) -> AttendanceReport:
     for user_id, row in sorted(by_user.items()):
         items.append(_attendance_item(user_id, emails.get(user_id, row.email), row))
     unmatched = [
-        {"name": row.name, "email": row.email or None, "attended_seconds": row.attended_seconds}
+        {
+            "key": row.identity_key,
+            "name": row.name,
+            "email": row.email or None,
+            "attended_seconds": row.attended_seconds,
+        }
         for row in sorted((r for r in rows if r.user_id is None), key=lambda r: r.identity_key)
     ]
     return AttendanceReport(items=items, unmatched=unmatched)
@@ -345,3 +351,25 @@ def field_changes(uow: UnitOfWork, training_id: int) -> list[FieldChange]:
     return list(
         uow.session.scalars(select(FieldChange).where(FieldChange.training_id == training_id).order_by(FieldChange.id))
     )
+
+
+def assign_guest(uow: UnitOfWork, training_id: int, guest_key: str, user_id: int, follow_ups: FollowUps) -> None:
+    """An admin says who a guest was: from the next recompute on, their time is that user's."""
+    training = get_training(uow, training_id)
+    if not guest_key.startswith("guest:"):
+        raise Invalid("only a guest can be assigned", {"guest": ["a key from the attendance report's unmatched list"]})
+    try:
+        _get(uow, User, user_id, "user")
+    except NotFound as exc:
+        raise Invalid("user does not exist", {"user_id": [exc.message]}) from exc
+    existing = uow.session.scalars(
+        select(AttendanceAssignment).where(
+            AttendanceAssignment.training_id == training_id, AttendanceAssignment.identity_key == guest_key
+        )
+    ).first()
+    if existing is None:
+        uow.session.add(AttendanceAssignment(training_id=training_id, identity_key=guest_key, user_id=user_id))
+    else:
+        existing.user_id = user_id
+    uow.session.flush()
+    follow_ups.recompute_trainings.append(training.id)

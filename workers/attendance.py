@@ -16,7 +16,16 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Attendance, MeetingInstance, ParticipantEvent, Registrant, ReportRow, Training, User
+from models import (
+    Attendance,
+    AttendanceAssignment,
+    MeetingInstance,
+    ParticipantEvent,
+    Registrant,
+    ReportRow,
+    Training,
+    User,
+)
 from models.database import chunks
 from workers.intervals import JOIN, LEAVE, Interval, person_intervals, total_seconds, union
 
@@ -175,11 +184,20 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
         ).all()
     )
     lookups = _user_lookups(session, training, sessions.values())
+    assigned = dict(
+        session.execute(
+            select(AttendanceAssignment.identity_key, AttendanceAssignment.user_id).where(
+                AttendanceAssignment.training_id == training.id
+            )
+        ).all()
+    )
     # identity -> meeting run uuid -> points: presence is swept per run, then unioned across runs.
     points: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     people: dict[str, _Person] = {}
     for (meeting_uuid, _), s in sorted(sessions.items()):
         key, user_id = _identity(s, *lookups)
+        if key in assigned:  # a guest an admin said is this user
+            key, user_id = f"user:{assigned[key]}", assigned[key]
         person = people.setdefault(key, _Person(user_id=user_id))
         person.name = person.name or _first(s.names)
         person.email = person.email or _first(s.emails)

@@ -493,9 +493,85 @@ def test_people_matching_no_user_are_listed_as_unmatched(client, app, lms):
     report = lms.attendance(training_id)
     assert report["items"] == []
     assert report["unmatched"] == [
-        {"name": "Gus Guest", "email": "gus@elsewhere.test", "attended_seconds": 1800},
-        {"name": "Phone Caller", "email": None, "attended_seconds": 600},
+        {
+            "key": "guest:email:gus@elsewhere.test",
+            "name": "Gus Guest",
+            "email": "gus@elsewhere.test",
+            "attended_seconds": 1800,
+        },
+        {"key": "guest:p:PU-Phone-Caller", "name": "Phone Caller", "email": None, "attended_seconds": 600},
     ]
+
+
+def assign(client, training_id: int, guest: str, user_id: int):
+    return client.post(
+        f"/api/v1/trainings/{training_id}/attendance/assignments",
+        json={"guest": guest, "user_id": user_id},
+        headers=AUTH,
+    )
+
+
+def test_an_admin_assigns_a_guest_and_their_time_counts_for_that_user(client, app, lms):
+    """Zoom blanks the ids of users from other accounts; the admin says who the guest was."""
+    training_id = lms.training()
+    ada = lms.user("ada@example.org", "Ada")
+    deliver_all(
+        client,
+        participant("join", "09:00", session="600", name="Ada", email="ada@example.org"),
+        participant("leave", "09:20", session="600", name="Ada", email="ada@example.org"),
+        participant("join", "09:15", session="700", name="Ada on a borrowed phone"),
+        participant("leave", "09:40", session="700", name="Ada on a borrowed phone"),
+    )
+    run_jobs(app)
+    [guest] = lms.attendance(training_id)["unmatched"]
+    assert lms.item(training_id, ada)["attended_seconds"] == 1200
+
+    response = assign(client, training_id, guest["key"], ada)
+    assert response.status_code == 202, response.json
+    run_jobs(app)
+
+    report = lms.attendance(training_id)
+    assert report["unmatched"] == []
+    # Unioned with her own session, not added: 09:00 to 09:40.
+    assert lms.item(training_id, ada)["attended_seconds"] == 2400
+    assert lms.item(training_id, ada)["intervals"] == [interval("09:00", "09:40")]
+
+
+def test_reassigning_a_guest_moves_their_time_to_the_new_user(client, app, lms):
+    training_id = lms.training()
+    ada = lms.user("ada@example.org", "Ada")
+    bob = lms.user("bob@example.org", "Bob")
+    deliver_all(
+        client,
+        participant("join", "09:00", session="800", name="Someone"),
+        participant("leave", "09:30", session="800", name="Someone"),
+    )
+    run_jobs(app)
+    [guest] = lms.attendance(training_id)["unmatched"]
+
+    assert assign(client, training_id, guest["key"], ada).status_code == 202
+    run_jobs(app)
+    assert assign(client, training_id, guest["key"], bob).status_code == 202
+    run_jobs(app)
+
+    items = {i["user_id"]: i["attended_seconds"] for i in lms.attendance(training_id)["items"]}
+    assert items == {bob: 1800}
+
+
+def test_assigning_needs_a_guest_key_and_a_real_user(client, app, lms):
+    training_id = lms.training()
+    ada = lms.user("ada@example.org", "Ada")
+
+    not_a_guest = assign(client, training_id, f"user:{ada}", ada)
+    assert not_a_guest.status_code == 422 and "guest" in not_a_guest.json["fields"]
+    no_user = assign(client, training_id, "guest:name:Someone", 999_999)
+    assert no_user.status_code == 422 and "user_id" in no_user.json["fields"]
+    no_training = assign(client, 999_999, "guest:name:Someone", ada)
+    assert no_training.status_code == 404
+    unauthenticated = client.post(
+        f"/api/v1/trainings/{training_id}/attendance/assignments", json={"guest": "guest:name:X", "user_id": ada}
+    )
+    assert unauthenticated.status_code == 401
 
 
 def test_two_devices_at_once_count_once(client, app, lms):
@@ -674,7 +750,7 @@ def test_legacy_participant_payload_is_accepted(client, app, lms, session_factor
     assert rows["meeting.participant_joined"].event_ts is None
     assert rows["meeting.participant_joined"].meeting_id == MEETING_ID
     assert lms.attendance(training_id)["unmatched"] == [
-        {"name": "Guest Phone", "email": None, "attended_seconds": 56 * 60},
+        {"key": "guest:name:Guest Phone", "name": "Guest Phone", "email": None, "attended_seconds": 56 * 60},
     ]
 
 
