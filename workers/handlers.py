@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import FieldChange, MeetingInstance, OutboxItem, Training, ZoomPush
+from models import FieldChange, MeetingInstance, OutboxItem, Training, ZoomConnection, ZoomPush
 from models.lms import THEME_MAX_LENGTH
 from workers import field_rules
 from workers.intervals import JOIN, LEAVE
@@ -93,7 +93,8 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
         outcome = "echo" if name in echoed else "applied" if attribute in applied else "lost"
         _log_change(ctx, attribute, value, stamp[0], outcome)
     behind = field_rules.zoom_behind(training, confirmed, stamps, names=zoom_changed)
-    if behind:
+    # An academy without a Zoom connection pushes nothing (as in service.lms._syncs).
+    if behind and ctx.session.scalars(ZoomConnection.in_use(training.academy_id)).first() is not None:
         ctx.session.add(OutboxItem(training_id=training.id, kind="update", changes=behind))
         ctx.push_due = True
 
