@@ -9,6 +9,7 @@ from models.lms import (
     TRAINING_STATUSES,
     Academy,
     Registrant,
+    Role,
     Training,
     User,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "ReportRow",
     "ParticipantEvent",
     "Registrant",
+    "Role",
     "THEME_MAX_LENGTH",
     "TRAINING_STATUSES",
     "Training",

@@ -37,12 +37,25 @@ class Academy(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Role(Base):
+    """A custom role of the LMS: a name and what it grants (the built-in roles live in service.lms_rules)."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    permissions: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    email: Mapped[str | None] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320))  # none: the user cannot register for live sessions
     name: Mapped[str] = mapped_column(String(255), default="")
     zoom_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A built-in role's name, or a custom Role's.
+    role: Mapped[str] = mapped_column(String(64), default="learner", server_default="learner")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

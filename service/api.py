@@ -16,6 +16,7 @@ from service.api_schemas import (
     AcademyIn,
     GuestAssignmentIn,
     RegistrantIn,
+    RoleIn,
     ServerToServerIn,
     TrainingIn,
     UserIn,
@@ -24,6 +25,7 @@ from service.api_schemas import (
     iso_z,
     training_out,
     training_patch_schema,
+    user_out,
 )
 from service.errors import ServiceError
 from service.services import services
@@ -32,6 +34,7 @@ from workers.queues import enqueue_attendance, request_push, request_reconcile
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+ACTING_USER_HEADER = "X-Acting-User"
 
 
 @bp.before_request
@@ -97,16 +100,31 @@ def create_academy():
 def create_user():
     data = _load(UserIn())
     with services().unit_of_work() as uow:
-        user = lms.create_user(uow, data["email"], data["name"], data["zoom_user_id"])
+        user = lms.create_user(uow, data["email"], data["name"], data["zoom_user_id"], data["role"])
         uow.commit()
-        return jsonify(id=user.id, email=user.email, name=user.name, zoom_user_id=user.zoom_user_id), 201
+        return jsonify(user_out(user)), 201
+
+
+@bp.post("/roles")
+def create_role():
+    data = _load(RoleIn())
+    with services().unit_of_work() as uow:
+        role = lms.create_role(uow, data["name"], data["permissions"])
+        uow.commit()
+        return jsonify(id=role.id, name=role.name, permissions=role.permissions), 201
+
+
+def _acting_id() -> int | None:
+    """The LMS user the calling LMS acts for; None when absent or not an id (the service layer refuses then)."""
+    value = request.headers.get(ACTING_USER_HEADER, "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _change_training(change, *args, status: int = 200):
-    """Run a service-layer change of a training, commit, then queue what it calls for; answer the training."""
+    """Run a service-layer change of a training as the acting user, commit, then queue its jobs; answer it."""
     follow_ups = lms.FollowUps()
     with services().unit_of_work() as uow:
-        training = change(uow, *args, follow_ups)
+        training = change(uow, _acting_id(), *args, follow_ups)
         uow.commit()
         body = training_out(training)
     _run_follow_ups(follow_ups)
@@ -144,7 +162,7 @@ def recreate_zoom_meeting(training_id: int):
 def remove_registrant(training_id: int, user_id: int):
     follow_ups = lms.FollowUps()
     with services().unit_of_work() as uow:
-        lms.remove_registrant(uow, training_id, user_id, follow_ups)
+        lms.remove_registrant(uow, _acting_id(), training_id, user_id, follow_ups)
         uow.commit()
     _run_follow_ups(follow_ups)
     return "", 204
@@ -155,7 +173,7 @@ def add_registrant(training_id: int):
     data = _load(RegistrantIn())
     follow_ups = lms.FollowUps()
     with services().unit_of_work() as uow:
-        registrant = lms.add_registrant(uow, training_id, data["user_id"], follow_ups)
+        registrant = lms.add_registrant(uow, _acting_id(), training_id, data["user_id"], follow_ups)
         uow.commit()
         body = {"id": registrant.id, "training_id": training_id, "user_id": registrant.user_id}
     _run_follow_ups(follow_ups)
@@ -208,7 +226,7 @@ def assign_guest(training_id: int):
     data = _load(GuestAssignmentIn())
     follow_ups = lms.FollowUps()
     with services().unit_of_work() as uow:
-        lms.assign_guest(uow, training_id, data["guest"], data["user_id"], follow_ups)
+        lms.assign_guest(uow, _acting_id(), training_id, data["guest"], data["user_id"], follow_ups)
         uow.commit()
     _run_follow_ups(follow_ups)
     return jsonify(training_id=training_id, guest=data["guest"], user_id=data["user_id"]), 202

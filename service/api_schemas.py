@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from models import MEETING_TYPES, THEME_MAX_LENGTH
+from service.lms_rules import DEFAULT_ROLE, PERMISSIONS
 from webhook.schemas import MAX_MEETING_NUMBER
 from workers.field_rules import is_iana_timezone
 
@@ -38,9 +39,19 @@ class AcademyIn(_Strict):
 
 
 class UserIn(_Strict):
-    email = fields.Email(required=True, validate=validate.Length(max=320))
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     zoom_user_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    role = fields.String(load_default=DEFAULT_ROLE, validate=validate.Length(min=1, max=64))
+
+
+class RoleIn(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    permissions = fields.List(fields.String(validate=validate.OneOf(PERMISSIONS)), required=True)
+
+
+def user_out(user) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "zoom_user_id": user.zoom_user_id, "role": user.role}
 
 
 class TrainingIn(_Strict):
@@ -50,7 +61,7 @@ class TrainingIn(_Strict):
     duration = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     timezone = fields.String(required=True)
     meeting_type = fields.String(required=True, validate=validate.OneOf(MEETING_TYPES))
-    organizer_id = fields.Integer(required=True, strict=True)
+    organizer_id = fields.Integer(load_default=None, allow_none=True, strict=True)  # none: the creator
     description = fields.String(load_default=None, allow_none=True)
     max_participants = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
     zoom_meeting_id = fields.Integer(

@@ -28,3 +28,9 @@ class Unavailable(ServiceError):
     """Something we depend on (Zoom, Redis) cannot answer now; trying again later may work."""
 
     status = 503
+
+
+class Forbidden(ServiceError):
+    """The acting LMS user may not do this (the calling LMS is trusted; its users have roles)."""
+
+    status = 403

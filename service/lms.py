@@ -21,13 +21,15 @@ from models import (
     FieldChange,
     OutboxItem,
     Registrant,
+    Role,
     Training,
     User,
     ZoomConnection,
     utcnow,
 )
 from models.database import lock_meeting
-from service.errors import Conflict, Invalid, NotFound
+from service import lms_rules
+from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.inbox_admin import requeue_unmatched
 from service.unit_of_work import UnitOfWork
 
@@ -65,23 +67,81 @@ def find_user_by_email(uow: UnitOfWork, email: str) -> User | None:
     return uow.session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
 
 
-def create_user(uow: UnitOfWork, email: str, name: str, zoom_user_id: str | None = None) -> User:
-    if find_user_by_email(uow, email) is not None:
+def create_user(
+    uow: UnitOfWork,
+    email: str | None,
+    name: str,
+    zoom_user_id: str | None = None,
+    role: str = lms_rules.DEFAULT_ROLE,
+) -> User:
+    """A user of the LMS. Without an email they exist but cannot register for live sessions (UltiPro)."""
+    if email is not None and find_user_by_email(uow, email) is not None:
         raise Conflict(f"a user with email {email} already exists")
     if zoom_user_id and uow.session.scalars(select(User).where(User.zoom_user_id == zoom_user_id)).first():
         raise Conflict(f"a user with zoom_user_id {zoom_user_id} already exists")
-    user = User(email=email, name=name, zoom_user_id=zoom_user_id or None)
+    if role not in lms_rules.BUILTIN_ROLES and _custom_role(uow, role) is None:
+        known = ", ".join(lms_rules.BUILTIN_ROLES)
+        raise Invalid("unknown role", {"role": [f"{role!r} is neither a built-in role ({known}) nor a custom one"]})
+    user = User(email=email, name=name, zoom_user_id=zoom_user_id or None, role=role)
     uow.session.add(user)
     uow.session.flush()
     return user
 
 
-def create_training(uow: UnitOfWork, data: dict[str, Any], follow_ups: FollowUps) -> Training:
+def create_role(uow: UnitOfWork, name: str, permissions: list[str]) -> Role:
+    """A custom role (iSpring: "a custom role enabled to create trainings")."""
+    if name in lms_rules.BUILTIN_ROLES or _custom_role(uow, name) is not None:
+        raise Conflict(f"a role named {name!r} already exists")
+    role = Role(name=name, permissions=sorted(set(permissions)))
+    uow.session.add(role)
+    uow.session.flush()
+    return role
+
+
+def _custom_role(uow: UnitOfWork, name: str) -> Role | None:
+    return uow.session.scalars(select(Role).where(Role.name == name)).first()
+
+
+def permissions_of(uow: UnitOfWork, user: User) -> frozenset[str]:
+    if user.role in lms_rules.BUILTIN_ROLES:
+        return lms_rules.BUILTIN_ROLES[user.role]
+    role = _custom_role(uow, user.role)
+    return lms_rules.role_permissions(role.permissions if role else ())
+
+
+def acting_user(uow: UnitOfWork, acting_id: int | None) -> User:
+    """The LMS user on whose behalf the calling LMS acts (the X-Acting-User header)."""
+    if acting_id is None:
+        raise Forbidden("this action needs the acting LMS user's id in the X-Acting-User header")
+    user = uow.session.get(User, acting_id)
+    if user is None:
+        raise Forbidden(f"the acting user {acting_id} does not exist")
+    return user
+
+
+def require_manager(uow: UnitOfWork, acting_id: int | None) -> User:
+    """Creating, editing and cancelling trainings, and registering others, need a role that creates trainings."""
+    user = acting_user(uow, acting_id)
+    if not lms_rules.may_create_trainings(permissions_of(uow, user)):
+        raise Forbidden(
+            f"user {user.id} (role {user.role}) may not manage trainings: that needs the account owner, "
+            "account admin, department admin or publisher role, or a custom role that creates trainings"
+        )
+    return user
+
+
+def create_training(uow: UnitOfWork, acting_id: int | None, data: dict[str, Any], follow_ups: FollowUps) -> Training:
+    """Add a training; its creator organizes it unless another organizer is named (iSpring)."""
+    creator = require_manager(uow, acting_id)
     _get(uow, Academy, data["academy_id"], "academy")
-    try:
-        _get(uow, User, data["organizer_id"], "user")
-    except NotFound as exc:
-        raise Invalid("organizer does not exist", {"organizer_id": [exc.message]}) from exc
+    organizer_id = data.get("organizer_id") or creator.id
+    _check_organizer(uow, organizer_id)
+    _check_one_day(data["start_time"], data["duration"], data["timezone"])
+    connection = connection_of(uow, data["academy_id"])
+    if connection is not None and (
+        problem := lms_rules.webinar_problem(data["meeting_type"], connection.webinar_enabled)
+    ):
+        raise Conflict(problem)
     meeting_id = data.get("zoom_meeting_id")
     if meeting_id is not None:
         # Serialise with a running reconcile job, which could otherwise mark this
@@ -99,7 +159,7 @@ def create_training(uow: UnitOfWork, data: dict[str, Any], follow_ups: FollowUps
         timezone=data["timezone"],
         meeting_type=data["meeting_type"],
         status="not_started",
-        organizer_id=data["organizer_id"],
+        organizer_id=organizer_id,
         description=data.get("description"),
         max_participants=data.get("max_participants"),
         zoom_meeting_id=meeting_id,
@@ -111,18 +171,34 @@ def create_training(uow: UnitOfWork, data: dict[str, Any], follow_ups: FollowUps
         # Events that came before the link were kept as `unmatched`; apply them now.
         requeue_unmatched(uow, meeting_id)
         follow_ups.reconcile_meetings.append(meeting_id)
-    elif connection_of(uow, training.academy_id) is not None:
+    elif connection is not None:
         # A connected academy: the meeting is created in Zoom by the push job.
         training.zoom_sync_state = "pending"
         _outbox(uow, training, "create", follow_ups)
     return training
 
 
+def _check_organizer(uow: UnitOfWork, organizer_id: int) -> User:
+    """iSpring: an organizer is staff, or has a custom role that may view trainings."""
+    organizer = uow.session.get(User, organizer_id)
+    if organizer is None:
+        raise Invalid("organizer does not exist", {"organizer_id": [f"user {organizer_id} not found"]})
+    if not lms_rules.may_organize(permissions_of(uow, organizer)):
+        raise Invalid(
+            "this user cannot organize trainings",
+            {"organizer_id": [f"user {organizer_id} has role {organizer.role}, which may not view trainings"]},
+        )
+    return organizer
+
+
+def _check_one_day(start: datetime, duration: int, timezone: str) -> None:
+    problem = lms_rules.one_day_problem(start, duration, timezone)
+    if problem:
+        raise Invalid("a live session lasts at most one day", {"duration": [problem]})
+
+
 def connection_of(uow: UnitOfWork, academy_id: int) -> ZoomConnection | None:
-    """The academy's Zoom connection, unless it was disconnected (a broken one still queues work)."""
-    return uow.session.scalars(
-        select(ZoomConnection).where(ZoomConnection.academy_id == academy_id, ZoomConnection.status != "disconnected")
-    ).first()
+    return uow.session.scalars(ZoomConnection.in_use(academy_id)).first()
 
 
 def _syncs(uow: UnitOfWork, training: Training) -> bool:
@@ -153,13 +229,16 @@ def _outbox(
         follow_ups.push_trainings.append(training.id)
 
 
-def update_training(uow: UnitOfWork, training_id: int, data: dict[str, Any], follow_ups: FollowUps) -> Training:
+def update_training(
+    uow: UnitOfWork, acting_id: int | None, training_id: int, data: dict[str, Any], follow_ups: FollowUps
+) -> Training:
     """Edit a training. The schedule goes to Zoom (what changed only); the description never does.
 
     The title is managed in Zoom once a training has a Zoom meeting, and a meeting
     never becomes a webinar or back: both are refused.
     """
-    training = get_training(uow, training_id)
+    require_manager(uow, acting_id)
+    training = _locked_training(uow, training_id)
     synced = training.zoom_meeting_id is not None or training.zoom_sync_state is not None
     if "theme" in data and data["theme"] != training.theme and synced:
         raise Conflict("the title is managed in Zoom: rename the meeting there and the training follows")
@@ -167,6 +246,16 @@ def update_training(uow: UnitOfWork, training_id: int, data: dict[str, Any], fol
         raise Conflict("a meeting cannot become a webinar, nor a webinar a meeting")
     if training.status == "cancelled":
         raise Conflict(f"training {training_id} is cancelled")
+    if any(name in data for name in TWO_WAY_FIELDS):
+        merged = {name: data.get(name, getattr(training, name)) for name in TWO_WAY_FIELDS}
+        _check_one_day(merged["start_time"], merged["duration"], merged["timezone"])
+    if data.get("max_participants") is not None:
+        registered = _registered_count(uow, training.id)
+        if data["max_participants"] < registered:
+            raise Conflict(
+                f"{registered} people are registered for training {training_id}: "
+                f"max participants cannot go below that (remove registrants first)"
+            )
     stamp = lms_stamp()
     stamps = dict(training.field_stamps or {})
     changed = {}
@@ -196,11 +285,12 @@ def update_training(uow: UnitOfWork, training_id: int, data: dict[str, Any], fol
     return training
 
 
-def recreate_zoom_meeting(uow: UnitOfWork, training_id: int, follow_ups: FollowUps) -> Training:
+def recreate_zoom_meeting(uow: UnitOfWork, acting_id: int | None, training_id: int, follow_ups: FollowUps) -> Training:
     """The meeting went missing in Zoom (or Zoom refused to create it): make a new one; new personal links.
 
     Only for a training still to be held; what was recorded of the old meeting stays.
     """
+    require_manager(uow, acting_id)
     training = get_training(uow, training_id)
     if training.status != "not_started":
         raise Conflict(f"training {training_id} is {training.status}: its meeting cannot be recreated")
@@ -224,8 +314,9 @@ def recreate_zoom_meeting(uow: UnitOfWork, training_id: int, follow_ups: FollowU
     return training
 
 
-def cancel_training(uow: UnitOfWork, training_id: int, follow_ups: FollowUps) -> Training:
+def cancel_training(uow: UnitOfWork, acting_id: int | None, training_id: int, follow_ups: FollowUps) -> Training:
     """Cancel it, and delete its Zoom meeting. A training that was held stays completed."""
+    require_manager(uow, acting_id)
     training = get_training(uow, training_id)
     if training.status == "completed":
         raise Conflict(f"training {training_id} was held: it cannot be cancelled")
@@ -242,17 +333,64 @@ def get_training(uow: UnitOfWork, training_id: int) -> Training:
     return _get(uow, Training, training_id, "training")
 
 
-def add_registrant(uow: UnitOfWork, training_id: int, user_id: int, follow_ups: FollowUps) -> Registrant:
-    training = get_training(uow, training_id)
-    try:
-        _get(uow, User, user_id, "user")
-    except NotFound as exc:
-        raise Invalid("user does not exist", {"user_id": [exc.message]}) from exc
+def _locked_training(uow: UnitOfWork, training_id: int) -> Training:
+    """The training, locked until commit: counting registrants against its capacity must not race."""
+    training = uow.session.scalars(
+        select(Training).where(Training.id == training_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if training is None:
+        raise NotFound(f"training {training_id} not found")
+    return training
+
+
+def _registered_count(uow: UnitOfWork, training_id: int) -> int:
+    return uow.session.scalar(
+        select(func.count())
+        .select_from(Registrant)
+        .where(Registrant.training_id == training_id, Registrant.removed_at.is_(None))
+    )
+
+
+def registration_limit(uow: UnitOfWork, training: Training) -> int | None:
+    """The smaller of the training's max participants and its Zoom account's capacity for its type (UltiPro)."""
+    connection = connection_of(uow, training.academy_id)
+    capacity = None
+    if connection is not None:
+        capacity = connection.webinar_capacity if training.meeting_type == "webinar" else connection.meeting_capacity
+    return lms_rules.registration_limit(training.max_participants, capacity)
+
+
+def _self_or_manager(uow: UnitOfWork, acting_id: int | None, user_id: int) -> None:
+    """A learner may register (or unregister) themselves; anyone else needs a managing role."""
+    if acting_user(uow, acting_id).id != user_id:
+        require_manager(uow, acting_id)
+
+
+def add_registrant(
+    uow: UnitOfWork, acting_id: int | None, training_id: int, user_id: int, follow_ups: FollowUps
+) -> Registrant:
+    """Register a user: they need an email (UltiPro), and a place (the training's and the account's limit)."""
+    _self_or_manager(uow, acting_id, user_id)
+    training = _locked_training(uow, training_id)
+    if training.status == "cancelled":
+        raise Conflict(f"training {training_id} is cancelled")
+    user = uow.session.get(User, user_id)
+    if user is None:
+        raise Invalid("user does not exist", {"user_id": [f"user {user_id} not found"]})
+    if not user.email:
+        raise Invalid(
+            "only users with an email address can register",
+            {"user_id": [f"user {user_id} has no email address: Zoom registers people by email"]},
+        )
     registrant = uow.session.scalars(
         select(Registrant).where(Registrant.training_id == training_id, Registrant.user_id == user_id)
     ).first()
     if registrant is not None and registrant.removed_at is None:
         raise Conflict(f"user {user_id} is already registered for training {training_id}")
+    limit = registration_limit(uow, training)
+    if lms_rules.is_full(_registered_count(uow, training_id), limit):
+        taken = "its one place is taken" if limit == 1 else f"all {limit} places are taken"
+        raise Conflict(f"training is full: {taken}")
     if registrant is None:
         registrant = Registrant(training_id=training_id, user_id=user_id)
         uow.session.add(registrant)
@@ -268,8 +406,11 @@ def add_registrant(uow: UnitOfWork, training_id: int, user_id: int, follow_ups: 
     return registrant
 
 
-def remove_registrant(uow: UnitOfWork, training_id: int, user_id: int, follow_ups: FollowUps) -> Registrant:
+def remove_registrant(
+    uow: UnitOfWork, acting_id: int | None, training_id: int, user_id: int, follow_ups: FollowUps
+) -> Registrant:
     """Take someone off the training; their Zoom registration is cancelled by the push job."""
+    _self_or_manager(uow, acting_id, user_id)
     get_training(uow, training_id)
     registrant = uow.session.scalars(
         select(Registrant).where(
@@ -353,8 +494,11 @@ def field_changes(uow: UnitOfWork, training_id: int) -> list[FieldChange]:
     )
 
 
-def assign_guest(uow: UnitOfWork, training_id: int, guest_key: str, user_id: int, follow_ups: FollowUps) -> None:
+def assign_guest(
+    uow: UnitOfWork, acting_id: int | None, training_id: int, guest_key: str, user_id: int, follow_ups: FollowUps
+) -> None:
     """An admin says who a guest was: from the next recompute on, their time is that user's."""
+    require_manager(uow, acting_id)
     training = get_training(uow, training_id)
     if not guest_key.startswith("guest:"):
         raise Invalid("only a guest can be assigned", {"guest": ["a key from the attendance report's unmatched list"]})

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from models import Academy, InboxEvent, ZoomConnection, utcnow
+from service import lms_rules
 from service.errors import Conflict, Invalid, NotFound, ServiceError, Unavailable
 from service.services import Services
 from service.token_box import TokenBox, TokenBoxError
@@ -119,11 +120,9 @@ def read_account(client: ZoomClient) -> AccountFacts:
 
 
 def _check(facts: AccountFacts, granted: tuple[str, ...]) -> None:
-    if facts.user_type != 2:
-        raise Conflict(
-            f"the Zoom user {facts.email or facts.user_id} is on a Basic (free) plan: "
-            "Zoom meetings and webinars for an LMS need a paid (Licensed) Zoom user"
-        )
+    problem = lms_rules.paid_host_problem(facts.user_type, facts.email or facts.user_id)
+    if problem:
+        raise Conflict(problem)
     lacking = scopes.missing(granted, webinars=facts.webinar_enabled)
     if lacking:
         raise Conflict("the Zoom app was not granted the scopes to " + "; ".join(lacking))

@@ -19,10 +19,16 @@ from workers.runner import AppContextJob
 SECRET = "test-webhook-secret"
 API_TOKEN = "test-api-token"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+STAFF = {"role": "publisher"}  # a user body's role for one who may create and organize trainings
 SECRET_KEY = "test-secret-key"
 TOKEN_KEY = "3Xc0mU5VqM1yzTeJ4b1r5JHgkzGmE3xW9cPzrW4bsdE="  # a Fernet key for tests only
 REDIRECT_URL = "http://lms.test/oauth/zoom/callback"
 FIXTURES = Path(__file__).parent / "fixtures" / "zoom"
+
+
+def acting(user_id: int) -> dict[str, str]:
+    """The API headers of the calling LMS acting for this user."""
+    return {**AUTH, "X-Acting-User": str(user_id)}
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -70,7 +76,9 @@ def queued_job_count(app: Flask) -> int:
 def create_training(client: FlaskClient, **overrides: Any) -> int:
     """An academy, an organizer and a training (linked to Zoom meeting 85212345678 unless overridden)."""
     academy = client.post("/api/v1/academies", json={"name": "Academy"}, headers=AUTH).json
-    organizer = client.post("/api/v1/users", json={"email": "organizer@example.org", "name": "Org"}, headers=AUTH).json
+    organizer = client.post(
+        "/api/v1/users", json=STAFF | {"email": "organizer@example.org", "name": "Org"}, headers=AUTH
+    ).json
     body = {
         "academy_id": academy["id"],
         "theme": "Training",
@@ -82,7 +90,7 @@ def create_training(client: FlaskClient, **overrides: Any) -> int:
         "zoom_meeting_id": 85212345678,
         **overrides,
     }
-    response = client.post("/api/v1/trainings", json=body, headers=AUTH)
+    response = client.post("/api/v1/trainings", json=body, headers=acting(organizer["id"]))
     assert response.status_code == 201, response.json
     return response.json["id"]
 

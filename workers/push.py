@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from models import OutboxItem, Registrant, Training, User, ZoomConnection, ZoomPush, utcnow
 from models.database import lock_meeting
+from service import lms_rules
 from service.broker import held
 from service.inbox_admin import requeue_unmatched
 from service.lms import connection_of
@@ -208,6 +209,10 @@ def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
     create = creates[0]
     meeting = _orphan(svc, client, plan, create.created_at) if create.attempts else None
     if meeting is None:
+        problem = _host_problem(client, plan.host)
+        if problem:
+            _refused(svc, plan, plan.row_ids, problem)
+            return False
         _charge(svc, [create.id])  # before the call: a crash after it leaves the evidence to look for an orphan
         try:
             meeting = client.create(plan.kind, plan.host, payloads.create_body(plan.kind, plan.wanted))
@@ -231,6 +236,15 @@ def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
     plan.host = meeting.get("host_id") or plan.host
     request_reconcile(svc.redis, plan.meeting_id)
     return True
+
+
+def _host_problem(client: ZoomClient, host: str) -> str | None:
+    """The organizer must be a Licensed user of the account (a Basic host is refused, as is a stranger)."""
+    try:
+        user = client.user(host)
+    except ZoomNotFound as exc:  # not a missing meeting: nothing to check again
+        return f"the organizer's Zoom user {host} is not in the connected Zoom account ({exc.message})"
+    return lms_rules.paid_host_problem(user.get("type"), host)
 
 
 def _orphan(svc: Services, client: ZoomClient, plan: Plan, since: datetime) -> dict[str, Any] | None:

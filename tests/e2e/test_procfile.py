@@ -171,8 +171,12 @@ def test_a_meeting_played_in_zoom_reaches_the_lms_through_web_and_worker(service
     meeting_id = created.json()["id"]
     academy = requests.post(f"{api}/academies", json={"name": "E2E"}, headers=AUTH, timeout=5).json()
     ada = requests.post(
-        f"{api}/users", json={"email": "ada.learner@example.org", "name": "Ada"}, headers=AUTH, timeout=5
+        f"{api}/users",
+        json={"email": "ada.learner@example.org", "name": "Ada", "role": "publisher"},
+        headers=AUTH,
+        timeout=5,
     ).json()
+    as_ada = {**AUTH, "X-Acting-User": str(ada["id"])}  # the LMS acting for its user
     training = requests.post(
         f"{api}/trainings",
         json={
@@ -185,11 +189,11 @@ def test_a_meeting_played_in_zoom_reaches_the_lms_through_web_and_worker(service
             "organizer_id": ada["id"],
             "zoom_meeting_id": meeting_id,
         },
-        headers=AUTH,
+        headers=as_ada,
         timeout=5,
     ).json()
     registered = requests.post(
-        f"{api}/trainings/{training['id']}/registrants", json={"user_id": ada["id"]}, headers=AUTH, timeout=5
+        f"{api}/trainings/{training['id']}/registrants", json={"user_id": ada["id"]}, headers=as_ada, timeout=5
     )
     assert registered.status_code == 201
     assert zoom_api(

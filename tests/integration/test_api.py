@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import AUTH
+from tests.helpers import AUTH, STAFF, acting
 
 
 def post(client, path, body, headers=AUTH):
@@ -18,7 +18,7 @@ def academy(client):
 
 @pytest.fixture
 def organizer(client):
-    return post(client, "/users", {"email": "Org@Example.org", "name": "Org"}).json
+    return post(client, "/users", STAFF | {"email": "Org@Example.org", "name": "Org"}).json
 
 
 def training_body(academy, organizer, **overrides):
@@ -58,7 +58,12 @@ def test_email_is_unique_case_insensitively(client):
 
 
 def test_create_and_read_a_training_times_in_utc_with_z(client, academy, organizer):
-    created = post(client, "/trainings", training_body(academy, organizer, description="Bring boots"))
+    created = post(
+        client,
+        "/trainings",
+        training_body(academy, organizer, description="Bring boots"),
+        headers=acting(organizer["id"]),
+    )
     assert created.status_code == 201
     got = client.get(f"/api/v1/trainings/{created.json['id']}", headers=AUTH)
     assert got.status_code == 200
@@ -84,8 +89,14 @@ def test_create_and_read_a_training_times_in_utc_with_z(client, academy, organiz
 
 
 def test_theme_need_not_be_unique(client, academy, organizer):
-    assert post(client, "/trainings", training_body(academy, organizer)).status_code == 201
-    assert post(client, "/trainings", training_body(academy, organizer)).status_code == 201
+    assert (
+        post(client, "/trainings", training_body(academy, organizer), headers=acting(organizer["id"])).status_code
+        == 201
+    )
+    assert (
+        post(client, "/trainings", training_body(academy, organizer), headers=acting(organizer["id"])).status_code
+        == 201
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,21 +117,26 @@ def test_theme_need_not_be_unique(client, academy, organizer):
     ],
 )
 def test_invalid_training_is_422_with_field_errors(client, academy, organizer, overrides, field):
-    response = post(client, "/trainings", training_body(academy, organizer, **overrides))
+    response = post(
+        client, "/trainings", training_body(academy, organizer, **overrides), headers=acting(organizer["id"])
+    )
     assert response.status_code == 422
     assert field in response.json["fields"]
 
 
 def test_theme_of_255_characters_is_accepted(client, academy, organizer):
-    assert post(client, "/trainings", training_body(academy, organizer, theme="x" * 255)).status_code == 201
+    assert (
+        post(
+            client, "/trainings", training_body(academy, organizer, theme="x" * 255), headers=acting(organizer["id"])
+        ).status_code
+        == 201
+    )
 
 
 def test_missing_fields_are_named(client):
     response = post(client, "/trainings", {})
     assert response.status_code == 422
-    assert {"academy_id", "theme", "start_time", "duration", "timezone", "meeting_type", "organizer_id"} <= set(
-        response.json["fields"]
-    )
+    assert {"academy_id", "theme", "start_time", "duration", "timezone", "meeting_type"} <= set(response.json["fields"])
 
 
 def test_non_object_body_is_422(client):
@@ -129,38 +145,72 @@ def test_non_object_body_is_422(client):
 
 
 def test_unknown_academy_is_404_and_unknown_organizer_422(client, academy, organizer):
-    assert post(client, "/trainings", training_body({"id": 999}, organizer)).status_code == 404
-    response = post(client, "/trainings", training_body(academy, {"id": 999}))
+    assert (
+        post(client, "/trainings", training_body({"id": 999}, organizer), headers=acting(organizer["id"])).status_code
+        == 404
+    )
+    response = post(client, "/trainings", training_body(academy, {"id": 999}), headers=acting(organizer["id"]))
     assert response.status_code == 422 and "organizer_id" in response.json["fields"]
 
 
 def test_a_zoom_meeting_links_to_one_training_only(client, academy, organizer):
-    assert post(client, "/trainings", training_body(academy, organizer, zoom_meeting_id=85212345678)).status_code == 201
-    response = post(client, "/trainings", training_body(academy, organizer, zoom_meeting_id=85212345678))
+    assert (
+        post(
+            client,
+            "/trainings",
+            training_body(academy, organizer, zoom_meeting_id=85212345678),
+            headers=acting(organizer["id"]),
+        ).status_code
+        == 201
+    )
+    response = post(
+        client,
+        "/trainings",
+        training_body(academy, organizer, zoom_meeting_id=85212345678),
+        headers=acting(organizer["id"]),
+    )
     assert response.status_code == 409
 
 
-def test_unknown_training_is_404(client):
+def test_unknown_training_is_404(client, organizer):
     assert client.get("/api/v1/trainings/4242", headers=AUTH).status_code == 404
     assert client.get("/api/v1/trainings/4242/attendance", headers=AUTH).status_code == 404
-    assert post(client, "/trainings/4242/registrants", {"user_id": 1}).status_code == 404
+    registering = post(client, "/trainings/4242/registrants", {"user_id": organizer["id"]}, acting(organizer["id"]))
+    assert registering.status_code == 404
 
 
 def test_registrants_are_added_listed_and_not_duplicated(client, academy, organizer):
-    training = post(client, "/trainings", training_body(academy, organizer)).json
+    training = post(client, "/trainings", training_body(academy, organizer), headers=acting(organizer["id"])).json
     learner = post(client, "/users", {"email": "lea@example.org", "name": "Lea"}).json
-    added = post(client, f"/trainings/{training['id']}/registrants", {"user_id": learner["id"]})
+    added = post(
+        client, f"/trainings/{training['id']}/registrants", {"user_id": learner["id"]}, headers=acting(organizer["id"])
+    )
     assert added.status_code == 201
-    assert post(client, f"/trainings/{training['id']}/registrants", {"user_id": learner["id"]}).status_code == 409
-    assert post(client, f"/trainings/{training['id']}/registrants", {"user_id": 999}).status_code == 422
+    assert (
+        post(
+            client,
+            f"/trainings/{training['id']}/registrants",
+            {"user_id": learner["id"]},
+            headers=acting(organizer["id"]),
+        ).status_code
+        == 409
+    )
+    assert (
+        post(
+            client, f"/trainings/{training['id']}/registrants", {"user_id": 999}, headers=acting(organizer["id"])
+        ).status_code
+        == 422
+    )
     listed = client.get(f"/api/v1/trainings/{training['id']}/registrants", headers=AUTH).json["items"]
     assert [(r["user_id"], r["email"]) for r in listed] == [(learner["id"], "lea@example.org")]
 
 
 def test_attendance_of_a_training_without_events_lists_registrants_at_zero(client, academy, organizer):
-    training = post(client, "/trainings", training_body(academy, organizer)).json
+    training = post(client, "/trainings", training_body(academy, organizer), headers=acting(organizer["id"])).json
     learner = post(client, "/users", {"email": "lea@example.org", "name": "Lea"}).json
-    post(client, f"/trainings/{training['id']}/registrants", {"user_id": learner["id"]})
+    post(
+        client, f"/trainings/{training['id']}/registrants", {"user_id": learner["id"]}, headers=acting(organizer["id"])
+    )
     body = client.get(f"/api/v1/trainings/{training['id']}/attendance", headers=AUTH).json
     assert body == {
         "items": [

@@ -45,7 +45,7 @@ from models import Base, InboxEvent, Registrant
 from models.database import make_engine
 from service.app import create_app
 from service.services import EXTENSION_KEY
-from tests.helpers import AUTH, deliver, fixture, run_jobs
+from tests.helpers import AUTH, STAFF, acting, deliver, fixture, run_jobs
 from workers.runner import set_job_app
 
 MEETING_ID = 85212345678
@@ -328,9 +328,10 @@ def _duplicate(body: dict[str, Any], how: str, shift: int) -> bytes:
 class _Api:
     def __init__(self, client):
         self.client = client
+        self.headers = AUTH  # then as the organizer, once there is one
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.client.post(f"/api/v1{path}", json=body, headers=AUTH)
+        response = self.client.post(f"/api/v1{path}", json=body, headers=self.headers)
         assert response.status_code == 201, response.json
         return response.json
 
@@ -342,7 +343,8 @@ class _Api:
 
 def _create_people(api: _Api, scenario: Scenario) -> dict[str, int]:
     """LMS users, always in the same order so both runs give them the same ids."""
-    users = {"organizer": api.post("/users", {"email": "organizer@lms.test", "name": "Olga"})["id"]}
+    users = {"organizer": api.post("/users", STAFF | {"email": "organizer@lms.test", "name": "Olga"})["id"]}
+    api.headers = acting(users["organizer"])
     users["absent"] = api.post("/users", {"email": "absent@example.org", "name": "Abe Absent"})["id"]
     for person in scenario.attendees:
         if person.kind in ("email_user", "registrant", "zoom_id_user"):

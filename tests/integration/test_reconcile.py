@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from models import InboxEvent, Registrant, Training
 from service.services import EXTENSION_KEY
-from tests.helpers import AUTH, deliver, fixture, run_jobs
+from tests.helpers import AUTH, acting, deliver, fixture, run_jobs
 from workers import handlers, reconcile
 from workers.queues import RECONCILE_QUEUE, queue
 
@@ -129,21 +129,24 @@ def deliver_all(client, *bodies: dict[str, Any]) -> None:
 class Lms:
     def __init__(self, client):
         self.client = client
+        self.headers = AUTH
         self.academy_id = self._post("/api/v1/academies", {"name": "Safety academy"})["id"]
-        self.organizer_id = self.user("organizer@lms.test", "Olga Organizer")
+        self.organizer_id = self.user("organizer@lms.test", "Olga Organizer", role="publisher")
+        self.headers = acting(self.organizer_id)  # the organizer manages the trainings
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.client.post(path, json=body, headers=AUTH)
+        response = self.client.post(path, json=body, headers=self.headers)
         assert response.status_code == 201, response.json
         return response.json
 
     def _get(self, path: str) -> dict[str, Any]:
-        response = self.client.get(path, headers=AUTH)
+        response = self.client.get(path, headers=self.headers)
         assert response.status_code == 200, response.json
         return response.json
 
-    def user(self, email: str, name: str = "Learner", zoom_user_id: str | None = None) -> int:
-        return self._post("/api/v1/users", {"email": email, "name": name, "zoom_user_id": zoom_user_id})["id"]
+    def user(self, email: str, name: str = "Learner", zoom_user_id: str | None = None, role: str = "learner") -> int:
+        body = {"email": email, "name": name, "zoom_user_id": zoom_user_id, "role": role}
+        return self._post("/api/v1/users", body)["id"]
 
     def training(self, **overrides: Any) -> int:
         body = {
@@ -503,11 +506,11 @@ def test_people_matching_no_user_are_listed_as_unmatched(client, app, lms):
     ]
 
 
-def assign(client, training_id: int, guest: str, user_id: int):
-    return client.post(
+def assign(lms, training_id: int, guest: str, user_id: int, headers: dict | None = None):
+    return lms.client.post(
         f"/api/v1/trainings/{training_id}/attendance/assignments",
         json={"guest": guest, "user_id": user_id},
-        headers=AUTH,
+        headers=lms.headers if headers is None else headers,
     )
 
 
@@ -526,7 +529,7 @@ def test_an_admin_assigns_a_guest_and_their_time_counts_for_that_user(client, ap
     [guest] = lms.attendance(training_id)["unmatched"]
     assert lms.item(training_id, ada)["attended_seconds"] == 1200
 
-    response = assign(client, training_id, guest["key"], ada)
+    response = assign(lms, training_id, guest["key"], ada)
     assert response.status_code == 202, response.json
     run_jobs(app)
 
@@ -549,9 +552,9 @@ def test_reassigning_a_guest_moves_their_time_to_the_new_user(client, app, lms):
     run_jobs(app)
     [guest] = lms.attendance(training_id)["unmatched"]
 
-    assert assign(client, training_id, guest["key"], ada).status_code == 202
+    assert assign(lms, training_id, guest["key"], ada).status_code == 202
     run_jobs(app)
-    assert assign(client, training_id, guest["key"], bob).status_code == 202
+    assert assign(lms, training_id, guest["key"], bob).status_code == 202
     run_jobs(app)
 
     items = {i["user_id"]: i["attended_seconds"] for i in lms.attendance(training_id)["items"]}
@@ -562,16 +565,14 @@ def test_assigning_needs_a_guest_key_and_a_real_user(client, app, lms):
     training_id = lms.training()
     ada = lms.user("ada@example.org", "Ada")
 
-    not_a_guest = assign(client, training_id, f"user:{ada}", ada)
+    not_a_guest = assign(lms, training_id, f"user:{ada}", ada)
     assert not_a_guest.status_code == 422 and "guest" in not_a_guest.json["fields"]
-    no_user = assign(client, training_id, "guest:name:Someone", 999_999)
+    no_user = assign(lms, training_id, "guest:name:Someone", 999_999)
     assert no_user.status_code == 422 and "user_id" in no_user.json["fields"]
-    no_training = assign(client, 999_999, "guest:name:Someone", ada)
+    no_training = assign(lms, 999_999, "guest:name:Someone", ada)
     assert no_training.status_code == 404
-    unauthenticated = client.post(
-        f"/api/v1/trainings/{training_id}/attendance/assignments", json={"guest": "guest:name:X", "user_id": ada}
-    )
-    assert unauthenticated.status_code == 401
+    assert assign(lms, training_id, "guest:name:Someone", ada, headers=acting(ada)).status_code == 403
+    assert assign(lms, training_id, "guest:name:Someone", ada, headers={}).status_code == 401
 
 
 def test_two_devices_at_once_count_once(client, app, lms):

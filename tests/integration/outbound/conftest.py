@@ -6,7 +6,7 @@ import pytest
 
 from config import load_settings
 from service.services import EXTENSION_KEY
-from tests.helpers import API_TOKEN, AUTH, SECRET, SECRET_KEY, TOKEN_KEY, zoom_env
+from tests.helpers import API_TOKEN, AUTH, SECRET, SECRET_KEY, STAFF, TOKEN_KEY, acting, zoom_env
 
 
 @pytest.fixture
@@ -40,5 +40,6 @@ def academy(client, zoom) -> dict:
         "client_secret": cfg.s2s_client_secret,
     }
     assert client.put(f"/api/v1/academies/{academy_id}/zoom-connection", json=body, headers=AUTH).status_code == 200
-    organizer = client.post("/api/v1/users", json={"email": cfg.host_email, "name": "Harper Host"}, headers=AUTH)
-    return {"id": academy_id, "organizer": organizer.json["id"]}
+    body = STAFF | {"email": cfg.host_email, "name": "Harper Host"}
+    organizer = client.post("/api/v1/users", json=body, headers=AUTH).json["id"]
+    return {"id": academy_id, "organizer": organizer, "headers": acting(organizer)}

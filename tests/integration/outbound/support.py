@@ -6,7 +6,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, text
 
 from models import OutboxItem
-from tests.helpers import AUTH, run_jobs
+from tests.helpers import AUTH, acting, run_jobs
 from workers.queues import OUTBOUND_QUEUE, queue
 
 
@@ -21,7 +21,7 @@ def new_training(client, academy: dict, **overrides) -> dict:
         "organizer_id": academy["organizer"],
         **overrides,
     }
-    answer = client.post("/api/v1/trainings", json=body, headers=AUTH)
+    answer = client.post("/api/v1/trainings", json=body, headers=acting(academy["organizer"]))
     assert answer.status_code == 201, answer.json
     return answer.json
 

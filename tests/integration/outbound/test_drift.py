@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from models import InboxEvent, Training, ZoomConnection
-from tests.helpers import AUTH, run_jobs
+from tests.helpers import AUTH, STAFF, run_jobs
 from tests.integration.outbound.support import synced_training, training, zoom_calls
 from workers.drift import check_connection, drift_check
 
@@ -48,7 +48,9 @@ def test_one_list_per_host_and_no_repair_when_nothing_drifted(app, client, acade
 def test_a_training_with_an_edit_waiting_to_be_pushed_is_left_to_the_push(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=45)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=AUTH)  # newer, not pushed
+    client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=academy["headers"]
+    )  # newer, not pushed
     with app.app_context():
         assert check_connection(connection_id(svc))["checked"] == 0
     run_jobs(app)  # the push: the later LMS edit wins on both sides
@@ -85,7 +87,9 @@ def test_an_lms_edit_made_after_zoom_was_read_wins_over_the_repair(app, client, 
     shown = synced_training(app, client, academy)
     zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=45)
     read_ms = int(datetime.now(UTC).timestamp() * 1000) - 5000  # the check read Zoom five seconds ago...
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=AUTH)  # ...then the LMS edited
+    client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=academy["headers"]
+    )  # ...then the LMS edited
     with svc.unit_of_work() as uow:
         stale = uow.session.get(Training, shown["id"])
         uow.session.expunge(stale)
@@ -100,7 +104,7 @@ def test_an_lms_edit_made_after_zoom_was_read_wins_over_the_repair(app, client, 
 def test_one_hosts_trouble_does_not_keep_the_other_hosts_unchecked(app, client, academy, zoom, svc):
     other = zoom.control.call("POST", "/users", {"email": "second.host@zoomsim.example", "type": 2})
     organizer = client.post(
-        "/api/v1/users", json={"email": "second.host@zoomsim.example", "name": "Second Host"}, headers=AUTH
+        "/api/v1/users", json=STAFF | {"email": "second.host@zoomsim.example", "name": "Second Host"}, headers=AUTH
     ).json["id"]
     theirs = synced_training(app, client, {**academy, "organizer": organizer})
     ours = synced_training(app, client, academy)

@@ -41,7 +41,7 @@ def changes(client, training_id: int, field: str) -> list[tuple[str, object, str
 def test_the_echo_of_our_push_changes_nothing_and_is_logged_as_an_echo(app, client, academy, zoom):
     shown = synced_training(app, client, academy)
     mark = last_message_id(zoom)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=academy["headers"])
     run_jobs(app)
     [echo] = deliver_updates(client, zoom, mark)
     assert echo["payload"]["object"]["duration"] == 90
@@ -57,9 +57,9 @@ def test_an_echo_stamped_after_a_newer_lms_edit_does_not_undo_it(app, client, ac
     shown = synced_training(app, client, academy)
     zoom.control.call("POST", "/clock", {"advance": 60})  # Zoom handles our PATCH "a minute later"
     mark = last_message_id(zoom)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=academy["headers"])
     run_jobs(app)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 80}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 80}, headers=academy["headers"])
     [echo] = deliver_updates(client, zoom, mark)
     assert echo["payload"]["time_stamp"] > training_stamp_ms(client, shown["id"], "duration")
     run_jobs(app)  # the reconcile job, then the push of the second edit
@@ -70,7 +70,9 @@ def test_an_echo_stamped_after_a_newer_lms_edit_does_not_undo_it(app, client, ac
 
 def test_a_later_zoom_edit_wins_over_an_lms_edit_not_yet_pushed(app, client, academy, zoom):
     shown = synced_training(app, client, academy)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=AUTH)  # not pushed yet
+    client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=academy["headers"]
+    )  # not pushed yet
     mark = last_message_id(zoom)
     zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=50)  # later, in Zoom's portal
     deliver_updates(client, zoom, mark)
@@ -87,7 +89,9 @@ def test_a_later_lms_edit_wins_over_an_older_zoom_edit_that_arrives_late(app, cl
     zoom.control.webhook_settings(hold=True)
     mark = last_message_id(zoom)
     zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=50)  # first, in Zoom; its webhook is late
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=AUTH)  # then in the LMS
+    client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=academy["headers"]
+    )  # then in the LMS
     run_jobs(app)  # the push: Zoom holds 50 as far as we know nothing yet, so 70 goes
     deliver_updates(client, zoom, mark)  # the late Zoom edit, then the echo of our push
     run_jobs(app)
@@ -105,7 +109,9 @@ def test_an_older_zoom_edit_arriving_before_the_push_is_overwritten_by_the_newer
     zoom.control.webhook_settings(hold=True)
     mark = last_message_id(zoom)
     zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=50)  # first, in Zoom
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=AUTH)  # then in the LMS
+    client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=academy["headers"]
+    )  # then in the LMS
     deliver_updates(client, zoom, mark)  # Zoom's older edit arrives before our push ran
     run_jobs(app)  # reconcile keeps 70 and learns Zoom holds 50; the push sends 70
     assert training(client, shown["id"])["duration"] == 70
@@ -128,7 +134,7 @@ def test_a_value_set_back_in_zoom_is_an_edit_not_an_echo(app, client, academy, z
     shown = synced_training(app, client, academy)
     mark = last_message_id(zoom)
     for duration in (90, 120):
-        client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": duration}, headers=AUTH)
+        client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": duration}, headers=academy["headers"])
         run_jobs(app)
     zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=90)  # the host goes back to 90 in Zoom
     deliver_updates(client, zoom, mark)  # both echoes, then the host's edit
@@ -142,7 +148,9 @@ def test_a_push_that_overwrote_a_later_zoom_edit_is_undone_so_the_later_edit_win
     shown = synced_training(app, client, academy)
     zoom.control.webhook_settings(hold=True)
     mark = last_message_id(zoom)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=AUTH)  # first, in the LMS
+    client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=academy["headers"]
+    )  # first, in the LMS
     time.sleep(0.01)  # so that the two edits are a moment apart
     zoom.control.edit_meeting(shown["zoom"]["meeting_id"], duration=50)  # then, in Zoom; we do not know yet
     run_jobs(app)  # the push sends 70 over the host's 50

@@ -18,7 +18,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, text
 
 from models import OutboxItem, Registrant
-from tests.helpers import AUTH, run_jobs
+from tests.helpers import AUTH, STAFF, run_jobs
 from tests.integration.outbound.support import (
     due_now,
     learner,
@@ -72,7 +72,9 @@ def test_the_zoom_topic_is_the_theme_cut_to_200_characters_and_the_lms_keeps_it_
 
 def test_a_training_of_an_unconnected_academy_never_reaches_zoom(app, client, zoom):
     academy_id = client.post("/api/v1/academies", json={"name": "Offline"}, headers=AUTH).json["id"]
-    organizer = client.post("/api/v1/users", json={"email": "o@example.org", "name": "O"}, headers=AUTH).json["id"]
+    organizer = client.post("/api/v1/users", json=STAFF | {"email": "o@example.org", "name": "O"}, headers=AUTH).json[
+        "id"
+    ]
     created = new_training(client, {"id": academy_id, "organizer": organizer})
     run_jobs(app)
     assert created["zoom"]["sync_state"] is None and zoom_calls(zoom, "POST", "/meetings") == []
@@ -81,7 +83,7 @@ def test_a_training_of_an_unconnected_academy_never_reaches_zoom(app, client, zo
 def test_zoom_refusing_the_create_is_an_error_with_zooms_message_and_no_retry(app, client, academy, zoom, svc):
     zoom.control.call("POST", "/users", {"email": "no-webinars@example.org", "type": 2})
     organizer = client.post(
-        "/api/v1/users", json={"email": "no-webinars@example.org", "name": "No Webinars"}, headers=AUTH
+        "/api/v1/users", json=STAFF | {"email": "no-webinars@example.org", "name": "No Webinars"}, headers=AUTH
     ).json["id"]
     created = new_training(client, {**academy, "organizer": organizer}, meeting_type="webinar")
     run_jobs(app)
@@ -125,7 +127,7 @@ def test_a_create_interrupted_after_zoom_answered_adopts_that_meeting(app, clien
 
 def test_only_the_edited_fields_are_pushed(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
-    answer = client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=AUTH)
+    answer = client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=academy["headers"])
     assert answer.status_code == 200 and answer.json["zoom"]["sync_state"] == "pending"
     run_jobs(app)
     [patch] = zoom_calls(zoom, "PATCH", "/meetings/")
@@ -136,7 +138,9 @@ def test_only_the_edited_fields_are_pushed(app, client, academy, zoom, svc):
 
 def test_a_new_start_time_goes_in_utc_with_its_time_zone(app, client, academy, zoom):
     shown = synced_training(app, client, academy)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"start_time": "2026-12-11T10:30:00+01:00"}, headers=AUTH)
+    client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"start_time": "2026-12-11T10:30:00+01:00"}, headers=academy["headers"]
+    )
     run_jobs(app)
     [patch] = zoom_calls(zoom, "PATCH", "/meetings/")
     assert patch["body"] == {"start_time": "2026-12-11T09:30:00Z", "timezone": "Europe/Berlin"}
@@ -145,8 +149,8 @@ def test_a_new_start_time_goes_in_utc_with_its_time_zone(app, client, academy, z
 def test_many_edits_before_the_push_cost_one_patch_with_the_last_values(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     for duration in (70, 80, 90, 100, 110):
-        client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": duration}, headers=AUTH)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"timezone": "Europe/Paris"}, headers=AUTH)
+        client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": duration}, headers=academy["headers"])
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"timezone": "Europe/Paris"}, headers=academy["headers"])
     assert run_jobs(app) == 1
     [patch] = zoom_calls(zoom, "PATCH", "/meetings/")
     assert patch["body"] == {"duration": 110, "timezone": "Europe/Paris"}
@@ -155,8 +159,8 @@ def test_many_edits_before_the_push_cost_one_patch_with_the_last_values(app, cli
 
 def test_an_edit_back_to_what_zoom_holds_sends_nothing(app, client, academy, zoom):
     shown = synced_training(app, client, academy)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=AUTH)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 60}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=academy["headers"])
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 60}, headers=academy["headers"])
     run_jobs(app)
     assert zoom_calls(zoom, "PATCH", "/meetings/") == []
     assert training(client, shown["id"])["zoom"]["sync_state"] == "synced"
@@ -164,7 +168,9 @@ def test_an_edit_back_to_what_zoom_holds_sends_nothing(app, client, academy, zoo
 
 def test_the_description_is_saved_and_never_pushed(app, client, academy, zoom):
     shown = synced_training(app, client, academy)
-    answer = client.patch(f"/api/v1/trainings/{shown['id']}", json={"description": "Bring a helmet"}, headers=AUTH)
+    answer = client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"description": "Bring a helmet"}, headers=academy["headers"]
+    )
     assert answer.json["description"] == "Bring a helmet" and answer.json["zoom"]["sync_state"] == "synced"
     run_jobs(app)
     assert zoom_calls(zoom, "PATCH", "/meetings/") == []
@@ -172,17 +178,19 @@ def test_the_description_is_saved_and_never_pushed(app, client, academy, zoom):
 
 def test_the_title_and_the_type_cannot_be_changed_in_the_lms(app, client, academy, zoom):
     shown = synced_training(app, client, academy)
-    title = client.patch(f"/api/v1/trainings/{shown['id']}", json={"theme": "New"}, headers=AUTH)
+    title = client.patch(f"/api/v1/trainings/{shown['id']}", json={"theme": "New"}, headers=academy["headers"])
     assert title.status_code == 409 and "managed in Zoom" in title.json["error"]
-    kind = client.patch(f"/api/v1/trainings/{shown['id']}", json={"meeting_type": "webinar"}, headers=AUTH)
+    kind = client.patch(
+        f"/api/v1/trainings/{shown['id']}", json={"meeting_type": "webinar"}, headers=academy["headers"]
+    )
     assert kind.status_code == 409
-    fields = client.patch(f"/api/v1/trainings/{shown['id']}", json={"organizer_id": 1}, headers=AUTH)
+    fields = client.patch(f"/api/v1/trainings/{shown['id']}", json={"organizer_id": 1}, headers=academy["headers"])
     assert fields.status_code == 422
 
 
 def test_cancelling_deletes_the_zoom_meeting(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
-    answer = client.delete(f"/api/v1/trainings/{shown['id']}", headers=AUTH)
+    answer = client.delete(f"/api/v1/trainings/{shown['id']}", headers=academy["headers"])
     assert answer.status_code == 200 and answer.json["status"] == "cancelled"
     run_jobs(app)
     assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["deleted"] is True
@@ -191,7 +199,7 @@ def test_cancelling_deletes_the_zoom_meeting(app, client, academy, zoom, svc):
 
 def test_cancelling_before_zoom_heard_of_it_sends_nothing(app, client, academy, zoom, svc):
     created = new_training(client, academy)
-    client.delete(f"/api/v1/trainings/{created['id']}", headers=AUTH)
+    client.delete(f"/api/v1/trainings/{created['id']}", headers=academy["headers"])
     run_jobs(app)
     assert zoom_calls(zoom, "POST", "/meetings") == []
     assert outbox(svc, created["id"]) == [("create", "cancelled"), ("delete", "sent")]
@@ -204,8 +212,14 @@ def test_registrants_are_registered_in_zoom_in_batches_with_their_personal_links
     created = new_training(client, academy)
     users = [learner(client, n) for n in range(35)]
     for user_id in users:
-        client.post(f"/api/v1/trainings/{created['id']}/registrants", json={"user_id": user_id}, headers=AUTH)
-    client.post(f"/api/v1/trainings/{created['id']}/registrants", json={"user_id": academy["organizer"]}, headers=AUTH)
+        client.post(
+            f"/api/v1/trainings/{created['id']}/registrants", json={"user_id": user_id}, headers=academy["headers"]
+        )
+    client.post(
+        f"/api/v1/trainings/{created['id']}/registrants",
+        json={"user_id": academy["organizer"]},
+        headers=academy["headers"],
+    )
     run_jobs(app)
     assert len(zoom_calls(zoom, "POST", "/batch_registrants")) == 2  # 30 + 5
     listed = client.get(f"/api/v1/trainings/{created['id']}/registrants", headers=AUTH).json["items"]
@@ -224,9 +238,12 @@ def test_registrants_are_registered_in_zoom_in_batches_with_their_personal_links
 def test_a_removed_registrant_is_cancelled_in_zoom(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     ann = learner(client, 1)
-    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=AUTH)
+    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=academy["headers"])
     run_jobs(app)
-    assert client.delete(f"/api/v1/trainings/{shown['id']}/registrants/{ann}", headers=AUTH).status_code == 204
+    assert (
+        client.delete(f"/api/v1/trainings/{shown['id']}/registrants/{ann}", headers=academy["headers"]).status_code
+        == 204
+    )
     run_jobs(app)
     [status_call] = zoom_calls(zoom, "PUT", "/registrants/status")
     assert status_call["body"]["action"] == "cancel"
@@ -249,7 +266,7 @@ def test_a_429_reschedules_the_push_at_retry_after_and_then_it_goes(app, client,
         f"{zoom.url}/v2/meetings/{shown['zoom']['meeting_id']}", headers={"Authorization": f"Bearer {token}"}, timeout=5
     )
     assert spent.status_code in (200, 429)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=academy["headers"])
     run_jobs(app)
     [refused] = zoom_calls(zoom, "PATCH", "/meetings/")
     assert refused["status"] == 429
@@ -267,7 +284,7 @@ def test_a_429_reschedules_the_push_at_retry_after_and_then_it_goes(app, client,
 def test_the_hosts_daily_limit_defers_the_push_to_zooms_reset(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     zoom.control.call("PUT", f"/accounts/{zoom.sim.config.account_id}/limits", {"host_daily": 1})  # the create used it
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=academy["headers"])
     run_jobs(app)
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
     with svc.unit_of_work() as uow:
@@ -280,7 +297,7 @@ def test_the_hosts_daily_limit_defers_the_push_to_zooms_reset(app, client, acade
 def test_zoom_unavailable_backs_off_and_the_edit_arrives_later(app, client, academy, zoom, svc, fault):
     shown = synced_training(app, client, academy)
     zoom.control.fault(count=1, path="/v2/meetings/", method="PATCH", **fault)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=academy["headers"])
     run_jobs(app)
     with svc.unit_of_work() as uow:
         row = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update")).one()
@@ -294,7 +311,7 @@ def test_zoom_unavailable_backs_off_and_the_edit_arrives_later(app, client, acad
 def test_a_meeting_deleted_in_zoom_is_flagged_missing_after_checking_again(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     zoom.control.delete_meeting(shown["zoom"]["meeting_id"])
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=academy["headers"])
     run_jobs(app)
     after = training(client, shown["id"])
     assert after["zoom"]["sync_issue"] == "meeting missing in Zoom" and after["zoom"]["sync_state"] == "error"
@@ -305,7 +322,7 @@ def test_a_meeting_deleted_in_zoom_is_flagged_missing_after_checking_again(app, 
 def test_a_passing_404_does_not_flag_a_healthy_meeting(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     zoom.control.fault(kind="status", status=404, count=1, method="PATCH")
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=academy["headers"])
     run_jobs(app)
     assert training(client, shown["id"])["zoom"]["sync_issue"] is None
     due_now(svc)
@@ -315,7 +332,7 @@ def test_a_passing_404_does_not_flag_a_healthy_meeting(app, client, academy, zoo
 
 def test_an_edit_whose_job_was_lost_is_pushed_by_the_sweeper(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 95}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 95}, headers=academy["headers"])
     queue(svc.redis, OUTBOUND_QUEUE).empty()  # the enqueue after the commit never happened
     svc.redis.delete(f"zoomsync:push-queued:{shown['id']}")
     with app.app_context():
@@ -333,15 +350,15 @@ def test_an_edit_whose_job_was_lost_is_pushed_by_the_sweeper(app, client, academ
 def test_a_missing_meeting_can_be_recreated_with_new_links_for_everyone(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     ann = learner(client, 1)
-    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=AUTH)
+    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=academy["headers"])
     run_jobs(app)
     old_link = client.get(f"/api/v1/trainings/{shown['id']}/registrants", headers=AUTH).json["items"][0]["zoom"]
-    early = client.post(f"/api/v1/trainings/{shown['id']}/zoom-meeting", headers=AUTH)
+    early = client.post(f"/api/v1/trainings/{shown['id']}/zoom-meeting", headers=academy["headers"])
     assert early.status_code == 409  # nothing is missing yet
     zoom.control.delete_meeting(shown["zoom"]["meeting_id"])
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=academy["headers"])
     run_jobs(app)  # the push finds it missing
-    answer = client.post(f"/api/v1/trainings/{shown['id']}/zoom-meeting", headers=AUTH)
+    answer = client.post(f"/api/v1/trainings/{shown['id']}/zoom-meeting", headers=academy["headers"])
     assert answer.status_code == 202 and answer.json["zoom"]["sync_state"] == "pending"
     run_jobs(app)
     after = training(client, shown["id"])
@@ -356,7 +373,7 @@ def test_a_read_timeout_backs_off_like_a_5xx(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     svc.settings = replace(svc.settings, zoom_read_timeout=0.3)
     zoom.control.fault(kind="latency", latency=1.0, count=1, path="/v2/meetings/", method="PATCH")
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=academy["headers"])
     run_jobs(app)
     with svc.unit_of_work() as uow:
         row = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update")).one()
@@ -370,7 +387,7 @@ def test_a_429_storm_delays_every_edit_and_loses_none(app, client, academy, zoom
     shown = [synced_training(app, client, academy) for _ in range(8)]
     zoom.control.fault(kind="status", status=429, share=0.6, path="/v2/meetings/", method="PATCH")
     for n, item in enumerate(shown):
-        client.patch(f"/api/v1/trainings/{item['id']}", json={"duration": 30 + n}, headers=AUTH)
+        client.patch(f"/api/v1/trainings/{item['id']}", json={"duration": 30 + n}, headers=academy["headers"])
     run_jobs(app)
     for _ in range(40):  # each round: the deferred pushes come due (Zoom's wait without Retry-After: a second)
         if all(zoom_meeting(zoom, item["zoom"]["meeting_id"])["duration"] == 30 + n for n, item in enumerate(shown)):
@@ -392,7 +409,9 @@ def test_a_registrant_removed_while_the_push_registers_them_is_cancelled_after(a
     shown = synced_training(app, client, academy)
     ann, bob = learner(client, 1), learner(client, 2)
     for user_id in (ann, bob):
-        client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": user_id}, headers=AUTH)
+        client.post(
+            f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": user_id}, headers=academy["headers"]
+        )
     zoom.control.fault(kind="latency", latency=1.0, count=1, path="/batch_registrants")
 
     def push_now():
@@ -402,7 +421,10 @@ def test_a_registrant_removed_while_the_push_registers_them_is_cancelled_after(a
     pushing = threading.Thread(target=push_now)  # the job queued by the API runs afterwards: the follow-up
     pushing.start()
     time.sleep(0.4)  # the batch is on its way to Zoom
-    assert client.delete(f"/api/v1/trainings/{shown['id']}/registrants/{ann}", headers=AUTH).status_code == 204
+    assert (
+        client.delete(f"/api/v1/trainings/{shown['id']}/registrants/{ann}", headers=academy["headers"]).status_code
+        == 204
+    )
     pushing.join(timeout=30)
     run_jobs(app)  # the follow-up push
     meeting = zoom_meeting(zoom, shown["zoom"]["meeting_id"])
@@ -417,7 +439,11 @@ def test_a_create_that_backs_off_is_not_hurried_by_a_new_registrant(app, client,
     zoom.control.fault(kind="status", status=503, count=1, path="/users/", method="POST")
     created = new_training(client, academy)
     run_jobs(app)  # the create met a 503: backing off
-    client.post(f"/api/v1/trainings/{created['id']}/registrants", json={"user_id": learner(client, 1)}, headers=AUTH)
+    client.post(
+        f"/api/v1/trainings/{created['id']}/registrants",
+        json={"user_id": learner(client, 1)},
+        headers=academy["headers"],
+    )
     run_jobs(app)  # the push for the registrant waits with the create
     assert zoom_calls(zoom, "POST", "/meetings") and len(zoom_calls(zoom, "POST", "/users/")) == 1
     due_now(svc)
@@ -446,10 +472,10 @@ def test_an_orphan_is_never_a_meeting_another_training_has(app, client, academy,
 def test_a_successful_push_after_a_refused_one_clears_the_error(app, client, academy, zoom, svc):
     shown = synced_training(app, client, academy)
     zoom.control.fault(kind="status", status=400, count=1, method="PATCH")
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=academy["headers"])
     run_jobs(app)
     assert training(client, shown["id"])["zoom"]["sync_state"] == "error"
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 50}, headers=AUTH)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 50}, headers=academy["headers"])
     run_jobs(app)
     after = training(client, shown["id"])
     assert after["zoom"]["sync_state"] == "synced" and after["zoom"]["sync_error"] is None
@@ -460,8 +486,8 @@ def test_a_refused_registration_fails_that_person_not_the_training(app, client, 
     shown = synced_training(app, client, academy)
     ann = learner(client, 1)
     zoom.control.fault(kind="status", status=400, count=1, path="/registrants", method="POST")
-    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=AUTH)
-    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=AUTH)
+    client.post(f"/api/v1/trainings/{shown['id']}/registrants", json={"user_id": ann}, headers=academy["headers"])
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 45}, headers=academy["headers"])
     run_jobs(app)
     [item] = client.get(f"/api/v1/trainings/{shown['id']}/registrants", headers=AUTH).json["items"]
     assert item["zoom"]["sync_state"] == "error"

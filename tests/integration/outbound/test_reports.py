@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import func, select, text
 
 from models import ReportPull, ReportRow
-from tests.helpers import AUTH, deliver, run_jobs, sim_bodies
+from tests.helpers import AUTH, acting, deliver, run_jobs, sim_bodies
 from tests.integration.outbound.support import synced_training, training
 from workers.sweeper import sweep_report_pulls
 
@@ -23,7 +23,7 @@ ADA, ALAN = "ada@example.org", "alan@example.org"
 
 def register(client, training_id: int, email: str, name: str) -> int:
     user = client.post("/api/v1/users", json={"email": email, "name": name}, headers=AUTH).json["id"]
-    client.post(f"/api/v1/trainings/{training_id}/registrants", json={"user_id": user}, headers=AUTH)
+    client.post(f"/api/v1/trainings/{training_id}/registrants", json={"user_id": user}, headers=acting(user))
     return user
 
 

@@ -1,0 +1,97 @@
+"""The LMS products' own rules that need no I/O (pure): who may act, how long a session lasts, who fits.
+
+Sources (../shared/product): iSpring Learn "Zoom meetings" and UltiPro Learning
+"Live Sessions with Zoom". The service layer asks these functions and turns a
+refusal into its HTTP answer; nothing here reads a database or calls Zoom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# What a role may do. "view" is what iSpring asks of an organizer; "create" of whoever adds,
+# edits or cancels a training and manages its registrants.
+CREATE_TRAININGS = "create_trainings"
+VIEW_TRAININGS = "view_trainings"
+PERMISSIONS = (CREATE_TRAININGS, VIEW_TRAININGS)
+
+STAFF = frozenset(PERMISSIONS)
+BUILTIN_ROLES: dict[str, frozenset[str]] = {
+    "account_owner": STAFF,
+    "account_admin": STAFF,
+    "department_admin": STAFF,
+    "publisher": STAFF,
+    "learner": frozenset(),
+}
+DEFAULT_ROLE = "learner"
+
+LICENSED = 2  # Zoom user type; 1 is Basic (free), which cannot host an LMS's meetings
+
+
+def role_permissions(granted: Iterable[str]) -> frozenset[str]:
+    """A role's permissions; one who may create trainings may see them (and so organize one)."""
+    permissions = frozenset(granted)
+    return permissions | {VIEW_TRAININGS} if CREATE_TRAININGS in permissions else permissions
+
+
+def may_create_trainings(permissions: Iterable[str]) -> bool:
+    return CREATE_TRAININGS in set(permissions)
+
+
+def may_organize(permissions: Iterable[str]) -> bool:
+    return VIEW_TRAININGS in set(permissions)
+
+
+def session_end(start: datetime, duration_minutes: int) -> datetime:
+    """When it ends, in UTC: adding to a local time would count wall-clock minutes, not real ones."""
+    return start.astimezone(UTC) + timedelta(minutes=duration_minutes)
+
+
+def one_day_problem(start: datetime, duration_minutes: int, timezone: str) -> str | None:
+    """UltiPro: "Live Sessions are limited to one day": it must end by midnight of its start day, locally.
+
+    `start` is aware. Ending at midnight exactly is still the same day. Days with a
+    clock change are as long as they really are (23 or 25 hours).
+    """
+    zone = ZoneInfo(timezone)
+    local_start = start.astimezone(zone)
+    # fold=0 at a gap puts a skipped midnight at the instant the clock jumps: the real start of the next day.
+    next_day = datetime.combine(local_start.date() + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    end = session_end(start, duration_minutes)
+    if end <= next_day:
+        return None
+    local_end = end.astimezone(zone)
+    return (
+        f"a live session lasts at most one day: starting {local_start:%Y-%m-%d %H:%M} ({timezone}) "
+        f"and lasting {duration_minutes} minutes, it would end {local_end:%Y-%m-%d %H:%M}; "
+        f"it must end by {next_day.astimezone(zone):%Y-%m-%d %H:%M}"
+    )
+
+
+def registration_limit(max_participants: int | None, account_capacity: int | None) -> int | None:
+    """How many may register: the smaller of the training's maximum and the account's capacity (None: no limit)."""
+    limits = [n for n in (max_participants, account_capacity) if n is not None]
+    return min(limits) if limits else None
+
+
+def is_full(registered: int, limit: int | None) -> bool:
+    return limit is not None and registered >= limit
+
+
+def paid_host_problem(user_type: int | None, who: str) -> str | None:
+    """iSpring: "Zoom meetings won't work with the Basic plan": the host must be a Licensed Zoom user."""
+    if user_type == LICENSED:
+        return None
+    return (
+        f"the Zoom user {who} is on a Basic (free) plan: "
+        "Zoom meetings and webinars for an LMS need a paid (Licensed) Zoom user"
+    )
+
+
+def webinar_problem(meeting_type: str, webinar_enabled: bool) -> str | None:
+    """iSpring: "To host webinars, apart from a paid plan, purchase the Webinar add-on"."""
+    if meeting_type != "webinar" or webinar_enabled:
+        return None
+    return "the academy's Zoom account has no Webinar add-on: a webinar needs it (a meeting does not)"

@@ -1,0 +1,159 @@
+"""The LMS products' pure rules: roles, the one-day limit (across clock changes), places, hosts, webinars."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from service import lms_rules
+from service.lms_rules import CREATE_TRAININGS, VIEW_TRAININGS
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+# --- roles ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["account_owner", "account_admin", "department_admin", "publisher"])
+def test_staff_roles_may_create_and_organize(role):
+    permissions = lms_rules.BUILTIN_ROLES[role]
+    assert lms_rules.may_create_trainings(permissions)
+    assert lms_rules.may_organize(permissions)
+
+
+def test_a_learner_may_neither_create_nor_organize():
+    permissions = lms_rules.BUILTIN_ROLES["learner"]
+    assert not lms_rules.may_create_trainings(permissions)
+    assert not lms_rules.may_organize(permissions)
+
+
+def test_new_users_are_learners():
+    assert lms_rules.DEFAULT_ROLE == "learner"
+    assert lms_rules.BUILTIN_ROLES[lms_rules.DEFAULT_ROLE] == frozenset()
+
+
+def test_a_custom_role_that_creates_trainings_may_also_see_them():
+    assert lms_rules.role_permissions([CREATE_TRAININGS]) == {CREATE_TRAININGS, VIEW_TRAININGS}
+
+
+def test_a_custom_viewing_role_may_organize_but_not_create():
+    permissions = lms_rules.role_permissions([VIEW_TRAININGS])
+    assert lms_rules.may_organize(permissions)
+    assert not lms_rules.may_create_trainings(permissions)
+
+
+def test_a_custom_role_without_permissions_grants_nothing():
+    assert lms_rules.role_permissions([]) == frozenset()
+
+
+# --- one day --------------------------------------------------------------------------------------------------
+
+
+def _local(year, month, day, hour, minute=0, zone=BERLIN) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
+
+
+def test_a_session_within_its_day_is_allowed():
+    assert lms_rules.one_day_problem(_local(2026, 12, 1, 9), 60, "Europe/Berlin") is None
+
+
+def test_a_session_may_end_exactly_at_midnight():
+    assert lms_rules.one_day_problem(_local(2026, 12, 1, 23), 60, "Europe/Berlin") is None
+
+
+def test_a_session_past_midnight_is_refused_and_the_message_says_when_it_must_end():
+    problem = lms_rules.one_day_problem(_local(2026, 12, 1, 23), 61, "Europe/Berlin")
+    assert problem is not None
+    assert "2026-12-02 00:01" in problem and "must end by 2026-12-02 00:00" in problem
+
+
+def test_a_whole_day_from_midnight_is_allowed_but_not_a_minute_more():
+    assert lms_rules.one_day_problem(_local(2026, 12, 1, 0), 24 * 60, "Europe/Berlin") is None
+    assert lms_rules.one_day_problem(_local(2026, 12, 1, 0), 24 * 60 + 1, "Europe/Berlin") is not None
+
+
+def test_the_day_is_the_sessions_own_time_zone_not_utc():
+    # 23:30 UTC on 1 December is 00:30 on 2 December in Berlin: a 60-minute session stays in Berlin's day.
+    start = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    assert lms_rules.one_day_problem(start, 60, "Europe/Berlin") is None
+    # In New York it is 18:30 on 1 December: 6 h fit, 5 h 31 min do not.
+    assert lms_rules.one_day_problem(start, 5 * 60 + 30, "America/New_York") is None
+    assert lms_rules.one_day_problem(start, 5 * 60 + 31, "America/New_York") is not None
+
+
+def test_the_start_given_in_another_zone_is_converted_first():
+    # 09:00 in Tokyo is 01:00 in Berlin (same day, December): 23 hours fit in Berlin.
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert lms_rules.one_day_problem(start, 23 * 60, "Europe/Berlin") is None
+    assert lms_rules.one_day_problem(start, 23 * 60 + 1, "Europe/Berlin") is not None
+
+
+def test_the_spring_forward_day_has_23_hours():
+    # Berlin, 29 March 2026: 02:00 becomes 03:00.
+    start = _local(2026, 3, 29, 0)
+    assert lms_rules.one_day_problem(start, 23 * 60, "Europe/Berlin") is None
+    assert lms_rules.one_day_problem(start, 23 * 60 + 1, "Europe/Berlin") is not None
+
+
+def test_the_fall_back_day_has_25_hours():
+    # Berlin, 25 October 2026: 03:00 becomes 02:00 again.
+    start = _local(2026, 10, 25, 0)
+    assert lms_rules.one_day_problem(start, 25 * 60, "Europe/Berlin") is None
+    assert lms_rules.one_day_problem(start, 25 * 60 + 1, "Europe/Berlin") is not None
+
+
+def test_a_day_whose_midnight_is_skipped_ends_when_the_clock_jumps():
+    # Cairo, 24 April 2026 (clocks go from 00:00 to 01:00): 23 April's day ends at the jump.
+    zone = ZoneInfo("Africa/Cairo")
+    jump = datetime(2026, 4, 23, 22, 0, tzinfo=UTC)
+    assert jump.astimezone(zone).hour == 1 and jump.astimezone(zone).day == 24  # the jump, as Cairo sees it
+    start = jump - timedelta(hours=2)
+    assert lms_rules.one_day_problem(start, 120, "Africa/Cairo") is None
+    assert lms_rules.one_day_problem(start, 121, "Africa/Cairo") is not None
+
+
+def test_session_end_adds_the_duration():
+    assert lms_rules.session_end(_local(2026, 12, 1, 9), 90) == _local(2026, 12, 1, 10, 30)
+
+
+# --- places ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("max_participants", "capacity", "limit"),
+    [(None, None, None), (25, None, 25), (None, 100, 100), (25, 100, 25), (300, 100, 100), (0, 100, 0)],
+)
+def test_registration_stops_at_the_smaller_limit(max_participants, capacity, limit):
+    assert lms_rules.registration_limit(max_participants, capacity) == limit
+
+
+@pytest.mark.parametrize(
+    ("registered", "limit", "full"),
+    [(0, None, False), (10**6, None, False), (9, 10, False), (10, 10, True), (11, 10, True), (0, 0, True)],
+)
+def test_full_means_no_place_left(registered, limit, full):
+    assert lms_rules.is_full(registered, limit) is full
+
+
+# --- hosts and webinars ---------------------------------------------------------------------------------------
+
+
+def test_a_licensed_host_is_fine():
+    assert lms_rules.paid_host_problem(lms_rules.LICENSED, "host@example.org") is None
+
+
+@pytest.mark.parametrize("user_type", [1, None])
+def test_a_basic_or_unknown_host_is_refused_by_name(user_type):
+    problem = lms_rules.paid_host_problem(user_type, "free@example.org")
+    assert problem is not None and "free@example.org" in problem and "paid" in problem
+
+
+def test_a_meeting_needs_no_webinar_add_on():
+    assert lms_rules.webinar_problem("meeting", webinar_enabled=False) is None
+
+
+def test_a_webinar_needs_the_add_on():
+    assert lms_rules.webinar_problem("webinar", webinar_enabled=True) is None
+    assert "Webinar add-on" in lms_rules.webinar_problem("webinar", webinar_enabled=False)
