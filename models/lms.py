@@ -25,15 +25,21 @@ if TYPE_CHECKING:
     from models.report import ReportPull
 
 MEETING_TYPES = ("meeting", "webinar")
+# When a connected academy's trainings get their Zoom meeting: when saved (iSpring) or when initiated (UltiPro).
+CREATE_MODES = ("on_save", "on_initiate")
 TRAINING_STATUSES = ("not_started", "started", "completed", "cancelled")
 THEME_MAX_LENGTH = 255
 
 
 class Academy(Base):
     __tablename__ = "academies"
+    __table_args__ = (CheckConstraint(f"create_zoom_meetings IN {CREATE_MODES}", name="create_zoom_meetings"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
+    create_zoom_meetings: Mapped[str] = mapped_column(
+        String(16), default=CREATE_MODES[0], server_default=CREATE_MODES[0]
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -69,6 +75,7 @@ class Training(Base):
         CheckConstraint(f"meeting_type IN {MEETING_TYPES}", name="meeting_type"),
         CheckConstraint(f"status IN {TRAINING_STATUSES}", name="status"),
         CheckConstraint("duration > 0", name="duration_positive"),
+        CheckConstraint("min_attendance_percent BETWEEN 1 AND 100", name="min_attendance_percent"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -82,6 +89,9 @@ class Training(Base):
     organizer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     description: Mapped[str | None] = mapped_column(Text)
     max_participants: Mapped[int | None] = mapped_column(Integer)
+    # iSpring's Completion tab: the share of the scheduled duration a registrant must attend; none: any time.
+    min_attendance_percent: Mapped[int | None] = mapped_column(Integer)
+    initiated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # UltiPro's "Initiate event"
     zoom_meeting_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     zoom_uuid: Mapped[str | None] = mapped_column(String(128))
     sync_issue: Mapped[str | None] = mapped_column(Text)

@@ -6,12 +6,12 @@ import hmac
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify, redirect, request
+from flask import Blueprint, Response, jsonify, redirect, request
 from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
-from service import lms, zoom_connections
+from service import lms, meeting_control, zoom_connections
 from service.api_schemas import (
     AcademyIn,
     GuestAssignmentIn,
@@ -20,6 +20,7 @@ from service.api_schemas import (
     ServerToServerIn,
     TrainingIn,
     UserIn,
+    academy_out,
     attendance_item_out,
     connection_out,
     iso_z,
@@ -91,9 +92,18 @@ def _run_follow_ups(follow_ups: lms.FollowUps) -> None:
 def create_academy():
     data = _load(AcademyIn())
     with services().unit_of_work() as uow:
-        academy = lms.create_academy(uow, data["name"])
+        academy = lms.create_academy(uow, data["name"], data["create_zoom_meetings"])
         uow.commit()
-        return jsonify(id=academy.id, name=academy.name), 201
+        return jsonify(academy_out(academy)), 201
+
+
+@bp.patch("/academies/<int:academy_id>")
+def update_academy(academy_id: int):
+    data = _load(AcademyIn(partial=True))
+    with services().unit_of_work() as uow:
+        academy = lms.update_academy(uow, academy_id, data)
+        uow.commit()
+        return jsonify(academy_out(academy))
 
 
 @bp.post("/users")
@@ -103,6 +113,14 @@ def create_user():
         user = lms.create_user(uow, data["email"], data["name"], data["zoom_user_id"], data["role"])
         uow.commit()
         return jsonify(user_out(user)), 201
+
+
+@bp.get("/users/<int:user_id>/calendar.ics")
+def user_calendar(user_id: int):
+    """An iCalendar feed for the calling LMS to serve or proxy to the user's calendar app."""
+    with services().unit_of_work() as uow:
+        body = lms.calendar_feed(uow, user_id)
+    return Response(body, mimetype="text/calendar", headers={"Content-Disposition": "inline; filename=trainings.ics"})
 
 
 @bp.post("/roles")
@@ -150,6 +168,22 @@ def update_training(training_id: int):
 @bp.delete("/trainings/<int:training_id>")
 def cancel_training(training_id: int):
     return _change_training(lms.cancel_training, training_id)
+
+
+@bp.post("/trainings/<int:training_id>/initiate")
+def initiate_training(training_id: int):
+    """UltiPro's "Initiate event": the Zoom meeting is created now if it was not at save."""
+    return _change_training(lms.initiate_training, training_id)
+
+
+@bp.post("/trainings/<int:training_id>/start")
+def start_training(training_id: int):
+    return jsonify(meeting_control.start_link(services(), _acting_id(), training_id))
+
+
+@bp.post("/trainings/<int:training_id>/end")
+def end_training(training_id: int):
+    return jsonify(meeting_control.end_meeting(services(), _acting_id(), training_id)), 202
 
 
 @bp.post("/trainings/<int:training_id>/zoom-meeting")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from models import MEETING_TYPES, THEME_MAX_LENGTH
-from service.lms_rules import DEFAULT_ROLE, PERMISSIONS
+from service.lms_rules import CREATE_MODES, CREATE_ON_SAVE, DEFAULT_ROLE, PERMISSIONS
 from webhook.schemas import MAX_MEETING_NUMBER
 from workers.field_rules import is_iana_timezone
 
@@ -36,6 +36,12 @@ class _Strict(Schema):
 
 class AcademyIn(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    # When a connected academy's trainings get their Zoom meeting: at save (iSpring) or at initiation (UltiPro).
+    create_zoom_meetings = fields.String(load_default=CREATE_ON_SAVE, validate=validate.OneOf(CREATE_MODES))
+
+
+def academy_out(academy) -> dict:
+    return {"id": academy.id, "name": academy.name, "create_zoom_meetings": academy.create_zoom_meetings}
 
 
 class UserIn(_Strict):
@@ -64,6 +70,9 @@ class TrainingIn(_Strict):
     organizer_id = fields.Integer(load_default=None, allow_none=True, strict=True)  # none: the creator
     description = fields.String(load_default=None, allow_none=True)
     max_participants = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+    min_attendance_percent = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=100)
+    )
     zoom_meeting_id = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_MEETING_NUMBER)
     )
@@ -117,6 +126,8 @@ def training_out(training) -> dict:
         "organizer_id": training.organizer_id,
         "description": training.description,
         "max_participants": training.max_participants,
+        "min_attendance_percent": training.min_attendance_percent,
+        "initiated_at": iso_z(training.initiated_at),
         "actual_start": iso_z(training.actual_start),
         "actual_end": iso_z(training.actual_end),
         "zoom": {

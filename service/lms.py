@@ -28,7 +28,7 @@ from models import (
     utcnow,
 )
 from models.database import lock_meeting
-from service import lms_rules
+from service import ical, lms_rules
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.inbox_admin import requeue_unmatched
 from service.unit_of_work import UnitOfWork
@@ -56,9 +56,19 @@ def _get(uow: UnitOfWork, model, ident: int, label: str):
     return obj
 
 
-def create_academy(uow: UnitOfWork, name: str) -> Academy:
-    academy = Academy(name=name)
+def create_academy(uow: UnitOfWork, name: str, create_zoom_meetings: str = lms_rules.CREATE_ON_SAVE) -> Academy:
+    academy = Academy(name=name, create_zoom_meetings=create_zoom_meetings)
     uow.session.add(academy)
+    uow.session.flush()
+    return academy
+
+
+def update_academy(uow: UnitOfWork, academy_id: int, data: dict[str, Any]) -> Academy:
+    """Rename it, or change when its trainings get Zoom meetings (from the next training saved or initiated)."""
+    academy = _get(uow, Academy, academy_id, "academy")
+    for name in ("name", "create_zoom_meetings"):
+        if name in data:
+            setattr(academy, name, data[name])
     uow.session.flush()
     return academy
 
@@ -133,7 +143,7 @@ def require_manager(uow: UnitOfWork, acting_id: int | None) -> User:
 def create_training(uow: UnitOfWork, acting_id: int | None, data: dict[str, Any], follow_ups: FollowUps) -> Training:
     """Add a training; its creator organizes it unless another organizer is named (iSpring)."""
     creator = require_manager(uow, acting_id)
-    _get(uow, Academy, data["academy_id"], "academy")
+    academy = _get(uow, Academy, data["academy_id"], "academy")
     organizer_id = data.get("organizer_id") or creator.id
     _check_organizer(uow, organizer_id)
     _check_one_day(data["start_time"], data["duration"], data["timezone"])
@@ -162,6 +172,7 @@ def create_training(uow: UnitOfWork, acting_id: int | None, data: dict[str, Any]
         organizer_id=organizer_id,
         description=data.get("description"),
         max_participants=data.get("max_participants"),
+        min_attendance_percent=data.get("min_attendance_percent"),
         zoom_meeting_id=meeting_id,
         field_stamps={name: stamp for name in TWO_WAY_FIELDS},
     )
@@ -171,10 +182,9 @@ def create_training(uow: UnitOfWork, acting_id: int | None, data: dict[str, Any]
         # Events that came before the link were kept as `unmatched`; apply them now.
         requeue_unmatched(uow, meeting_id)
         follow_ups.reconcile_meetings.append(meeting_id)
-    elif connection is not None:
-        # A connected academy: the meeting is created in Zoom by the push job.
-        training.zoom_sync_state = "pending"
-        _outbox(uow, training, "create", follow_ups)
+    elif connection is not None and academy.create_zoom_meetings == lms_rules.CREATE_ON_SAVE:
+        # A connected academy: the meeting is created in Zoom by the push job (otherwise at initiation).
+        _queue_meeting(uow, training, follow_ups)
     return training
 
 
@@ -250,7 +260,7 @@ def update_training(
         merged = {name: data.get(name, getattr(training, name)) for name in TWO_WAY_FIELDS}
         _check_one_day(merged["start_time"], merged["duration"], merged["timezone"])
     if data.get("max_participants") is not None:
-        registered = _registered_count(uow, training.id)
+        registered = registered_count(uow, training.id)
         if data["max_participants"] < registered:
             raise Conflict(
                 f"{registered} people are registered for training {training_id}: "
@@ -275,7 +285,7 @@ def update_training(
                 )
             )
     training.field_stamps = stamps
-    for name in ("description", "max_participants", "theme"):
+    for name in ("description", "max_participants", "min_attendance_percent", "theme"):
         if name in data:
             setattr(training, name, data[name])
     if changed and _syncs(uow, training):
@@ -301,17 +311,74 @@ def recreate_zoom_meeting(uow: UnitOfWork, acting_id: int | None, training_id: i
         raise Conflict(f"the academy of training {training_id} is not connected to Zoom")
     training.zoom_meeting_id = training.zoom_uuid = training.zoom_join_url = None
     training.zoom_confirmed, training.sync_issue = {}, None
+    _queue_meeting(uow, training, follow_ups)
+    return training
+
+
+def _queue_meeting(uow: UnitOfWork, training: Training, follow_ups: FollowUps) -> None:
+    """Have the push job create the training's Zoom meeting and register everyone registered so far."""
     training.zoom_sync_state, training.zoom_sync_error = "pending", None
     _outbox(uow, training, "create", follow_ups)
     registrants = uow.session.scalars(
-        select(Registrant).where(Registrant.training_id == training_id, Registrant.removed_at.is_(None))
+        select(Registrant).where(Registrant.training_id == training.id, Registrant.removed_at.is_(None))
     )
     for registrant in registrants:
         registrant.zoom_registrant_id = registrant.zoom_join_url = registrant.zoom_sync_error = None
         registrant.zoom_sync_state = "pending"
         _outbox(uow, training, "register", follow_ups, registrant=registrant)
     uow.session.flush()
+
+
+def initiate_training(
+    uow: UnitOfWork, acting_id: int | None, training_id: int, follow_ups: FollowUps, now: datetime | None = None
+) -> Training:
+    """UltiPro's "Initiate event": make sure the meeting is (or is being) created in Zoom, everyone registered.
+
+    Allowed until 15 minutes after the start, with at least one registrant and a
+    connected account. Initiating again changes nothing.
+    """
+    require_manager(uow, acting_id)
+    training = _locked_training(uow, training_id)
+    now = now or utcnow()
+    if training.status in ("cancelled", "completed"):
+        raise Conflict(f"training {training_id} is {training.status}: it cannot be initiated")
+    problem = lms_rules.initiate_problem(now, training.start_time, registered_count(uow, training_id))
+    if problem:
+        raise Conflict(problem)
+    if connection_of(uow, training.academy_id) is None:
+        raise Conflict(f"the academy of training {training_id} is not connected to Zoom: connect it first")
+    if training.sync_issue == "meeting missing in Zoom" or (
+        training.zoom_meeting_id is None and training.zoom_sync_state == "error"
+    ):
+        raise Conflict(
+            f"training {training_id} has no Zoom meeting ({training.zoom_sync_error or training.sync_issue}): "
+            "recreate it with POST /api/v1/trainings/<id>/zoom-meeting"
+        )
+    if training.zoom_meeting_id is None and training.zoom_sync_state is None:
+        _queue_meeting(uow, training, follow_ups)
+    if training.initiated_at is None:
+        training.initiated_at = now
+    uow.session.flush()
     return training
+
+
+def require_organizer(uow: UnitOfWork, acting_id: int | None, training: Training) -> User:
+    """iSpring: "Only the organizer can start and end a Zoom meeting"."""
+    user = acting_user(uow, acting_id)
+    if user.id != training.organizer_id:
+        raise Forbidden(f"only the organizer of training {training.id} (user {training.organizer_id}) can do this")
+    return user
+
+
+def meeting_pending_reason(uow: UnitOfWork, training: Training) -> str:
+    """Why a training has no Zoom meeting yet, and what would give it one."""
+    if training.zoom_sync_state == "pending":
+        return "it is being created in Zoom; try again in a moment"
+    if training.zoom_sync_state == "error":
+        return f"Zoom refused to create it ({training.zoom_sync_error})"
+    if connection_of(uow, training.academy_id) is None:
+        return "the academy is not connected to Zoom"
+    return "initiate it first (POST /api/v1/trainings/<id>/initiate)"
 
 
 def cancel_training(uow: UnitOfWork, acting_id: int | None, training_id: int, follow_ups: FollowUps) -> Training:
@@ -343,7 +410,7 @@ def _locked_training(uow: UnitOfWork, training_id: int) -> Training:
     return training
 
 
-def _registered_count(uow: UnitOfWork, training_id: int) -> int:
+def registered_count(uow: UnitOfWork, training_id: int) -> int:
     return uow.session.scalar(
         select(func.count())
         .select_from(Registrant)
@@ -388,7 +455,7 @@ def add_registrant(
     if registrant is not None and registrant.removed_at is None:
         raise Conflict(f"user {user_id} is already registered for training {training_id}")
     limit = registration_limit(uow, training)
-    if lms_rules.is_full(_registered_count(uow, training_id), limit):
+    if lms_rules.is_full(registered_count(uow, training_id), limit):
         taken = "its one place is taken" if limit == 1 else f"all {limit} places are taken"
         raise Conflict(f"training is full: {taken}")
     if registrant is None:
@@ -447,16 +514,30 @@ class AttendanceReport:
 
 
 def attendance_report(uow: UnitOfWork, training_id: int) -> AttendanceReport:
-    """Every registrant (0 s if absent), every other matched user, then the guests."""
-    get_training(uow, training_id)
+    """Every registrant (0 s if absent), every other matched user, then the guests.
+
+    Each item says whether that person completed the training (iSpring's rule, see
+    lms_rules.completion): derived here from the attendance as it stands, so it
+    follows a new report or a new rule at once.
+    """
+    training = get_training(uow, training_id)
     rows = list(uow.session.scalars(select(Attendance).where(Attendance.training_id == training_id)))
     by_user = {row.user_id: row for row in rows if row.user_id is not None}
+    final = attendance_final(training)
+
+    def item(user_id: int, email: str | None, row: Attendance | None) -> dict:
+        shown = _attendance_item(user_id, email, row)
+        shown["completion"] = lms_rules.completion(
+            shown["attended_seconds"], training.duration, training.min_attendance_percent, final
+        )
+        return shown
+
     items = []
     for _registrant, user in list_registrants(uow, training_id):
-        items.append(_attendance_item(user.id, user.email, by_user.pop(user.id, None)))
+        items.append(item(user.id, user.email, by_user.pop(user.id, None)))
     emails = dict(uow.session.execute(select(User.id, User.email).where(User.id.in_(list(by_user)))).all())
     for user_id, row in sorted(by_user.items()):
-        items.append(_attendance_item(user_id, emails.get(user_id, row.email), row))
+        items.append(item(user_id, emails.get(user_id, row.email), row))
     unmatched = [
         {
             "key": row.identity_key,
@@ -467,6 +548,14 @@ def attendance_report(uow: UnitOfWork, training_id: int) -> AttendanceReport:
         for row in sorted((r for r in rows if r.user_id is None), key=lambda r: r.identity_key)
     ]
     return AttendanceReport(items=items, unmatched=unmatched)
+
+
+def attendance_final(training: Training) -> bool:
+    """Zoom's figures will not change: the meeting ended and its participant report was read (or never will be)."""
+    if training.status == "cancelled":
+        return True
+    pull = training.report_pull
+    return training.status == "completed" and (pull is None or pull.status != "pending")
 
 
 def _attendance_item(user_id: int, email: str | None, row: Attendance | None) -> dict:
@@ -517,3 +606,42 @@ def assign_guest(
         existing.user_id = user_id
     uow.session.flush()
     follow_ups.recompute_trainings.append(training.id)
+
+
+def calendar_feed(uow: UnitOfWork, user_id: int, now: datetime | None = None) -> str:
+    """The trainings a user organizes or is registered for, as iCalendar, with the link they join by.
+
+    Times are read at each request, so a change in the LMS or in Zoom shows at the
+    calendar's next refresh; a cancelled training stays, marked cancelled.
+    """
+    user = _get(uow, User, user_id, "user")
+    joined = {
+        registrant.training_id: registrant.zoom_join_url
+        for registrant in uow.session.scalars(
+            select(Registrant).where(Registrant.user_id == user_id, Registrant.removed_at.is_(None))
+        )
+    }
+    trainings = list(
+        uow.session.scalars(
+            select(Training)
+            .where((Training.organizer_id == user_id) | Training.id.in_(list(joined)))
+            .order_by(Training.start_time, Training.id)
+        )
+    )
+    organizer_ids = {training.organizer_id for training in trainings}
+    organizers = dict(uow.session.execute(select(User.id, User.email).where(User.id.in_(organizer_ids))).all())
+    events = [
+        ical.CalendarEvent(
+            uid=f"training-{training.id}@zoomsync",
+            sequence=max(0, int((training.updated_at - training.created_at).total_seconds())),
+            start=training.start_time,
+            end=lms_rules.session_end(training.start_time, training.duration),
+            summary=training.theme,
+            join_url=joined.get(training.id) or training.zoom_join_url,
+            cancelled=training.status == "cancelled",
+            changed=training.updated_at,
+            organizer=organizers.get(training.organizer_id),
+        )
+        for training in trainings
+    ]
+    return ical.calendar(f"Trainings of {user.name or user.email}", events, now or utcnow())

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from models.lms import CREATE_MODES
+
 # What a role may do. "view" is what iSpring asks of an organizer; "create" of whoever adds,
 # edits or cancels a training and manages its registrants.
 CREATE_TRAININGS = "create_trainings"
@@ -95,3 +97,42 @@ def webinar_problem(meeting_type: str, webinar_enabled: bool) -> str | None:
     if meeting_type != "webinar" or webinar_enabled:
         return None
     return "the academy's Zoom account has no Webinar add-on: a webinar needs it (a meeting does not)"
+
+
+# --- initiating, starting, completing -------------------------------------------------------------------------
+
+INITIATE_GRACE = timedelta(minutes=15)  # UltiPro: "up to 15 minutes after the event start time"
+CREATE_ON_SAVE, CREATE_ON_INITIATE = CREATE_MODES  # iSpring creates at save, UltiPro at initiation
+
+
+def initiate_problem(now: datetime, start: datetime, registered: int) -> str | None:
+    """UltiPro: initiate "at any time, and up to 15 minutes after the event start time", with a registrant."""
+    latest = start.astimezone(UTC) + INITIATE_GRACE
+    if now > latest:
+        return (
+            f"an event can be initiated up to 15 minutes after its start: it started "
+            f"{start.astimezone(UTC):%Y-%m-%d %H:%M} UTC, so the last moment was {latest:%Y-%m-%d %H:%M} UTC"
+        )
+    return registrant_problem(registered, "initiated")
+
+
+def registrant_problem(registered: int, what: str) -> str | None:
+    """UltiPro: "At least one registrant is required to initiate and start an event"."""
+    return None if registered > 0 else f"an event needs at least one registrant to be {what}"
+
+
+COMPLETED, NOT_COMPLETED, PENDING = "completed", "not_completed", "pending"
+
+
+def completion(attended_seconds: int, scheduled_minutes: int, min_percent: int | None, final: bool) -> str:
+    """iSpring's Completion tab: attended at least `min_percent` of the scheduled duration (any time if empty).
+
+    Until Zoom's figures are final (the meeting ended and its participant report
+    was read, or will not be), the answer is pending.
+    """
+    if not final:
+        return PENDING
+    if min_percent is None:
+        return COMPLETED if attended_seconds > 0 else NOT_COMPLETED
+    needed = scheduled_minutes * 60 * min_percent / 100
+    return COMPLETED if attended_seconds > 0 and attended_seconds >= needed else NOT_COMPLETED

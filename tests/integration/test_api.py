@@ -45,7 +45,8 @@ def test_api_requires_the_bearer_token(client, headers):
 
 def test_create_academy_and_user(client):
     academy = post(client, "/academies", {"name": "A"})
-    assert academy.status_code == 201 and academy.json == {"id": academy.json["id"], "name": "A"}
+    assert academy.status_code == 201
+    assert academy.json == {"id": academy.json["id"], "name": "A", "create_zoom_meetings": "on_save"}
     user = post(client, "/users", {"email": "ann@example.org", "name": "Ann", "zoom_user_id": "z-ann"})
     assert user.status_code == 201
     assert user.json["email"] == "ann@example.org" and user.json["name"] == "Ann"
@@ -221,6 +222,7 @@ def test_attendance_of_a_training_without_events_lists_registrants_at_zero(clien
                 "first_join_time": None,
                 "last_leave_time": None,
                 "intervals": [],
+                "completion": "pending",
             }
         ],
         "unmatched": [],

@@ -157,3 +157,61 @@ def test_a_meeting_needs_no_webinar_add_on():
 def test_a_webinar_needs_the_add_on():
     assert lms_rules.webinar_problem("webinar", webinar_enabled=True) is None
     assert "Webinar add-on" in lms_rules.webinar_problem("webinar", webinar_enabled=False)
+
+
+# --- initiating and starting ----------------------------------------------------------------------------------
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("minutes", [-7 * 24 * 60, -1, 0, 15])
+def test_an_event_can_be_initiated_until_15_minutes_after_its_start(minutes):
+    assert lms_rules.initiate_problem(START + timedelta(minutes=minutes), START, registered=1) is None
+
+
+def test_an_event_cannot_be_initiated_later_and_the_message_says_until_when():
+    problem = lms_rules.initiate_problem(START + timedelta(minutes=15, seconds=1), START, registered=1)
+    assert problem is not None and "15 minutes" in problem and "2026-12-01 09:15 UTC" in problem
+
+
+def test_the_grace_is_counted_from_the_start_whatever_zone_it_is_given_in():
+    berlin_start = START.astimezone(BERLIN)
+    assert lms_rules.initiate_problem(START + timedelta(minutes=15), berlin_start, registered=1) is None
+    assert lms_rules.initiate_problem(START + timedelta(minutes=16), berlin_start, registered=1) is not None
+
+
+def test_an_event_without_registrants_can_be_neither_initiated_nor_started():
+    assert "at least one registrant" in lms_rules.initiate_problem(START, START, registered=0)
+    assert "started" in lms_rules.registrant_problem(0, "started")
+    assert lms_rules.registrant_problem(1, "started") is None
+
+
+# --- completion -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seconds", [0, 1, 3600])
+def test_completion_is_pending_until_the_figures_are_final(seconds):
+    assert lms_rules.completion(seconds, 60, 50, final=False) == lms_rules.PENDING
+    assert lms_rules.completion(seconds, 60, None, final=False) == lms_rules.PENDING
+
+
+def test_without_a_minimum_any_attendance_completes():
+    assert lms_rules.completion(1, 60, None, final=True) == lms_rules.COMPLETED
+    assert lms_rules.completion(0, 60, None, final=True) == lms_rules.NOT_COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("seconds", "percent", "expected"),
+    [
+        (1800, 50, "completed"),
+        (1799, 50, "not_completed"),
+        (3600, 100, "completed"),
+        (3599, 100, "not_completed"),
+        (36, 1, "completed"),
+        (35, 1, "not_completed"),
+        (7200, 100, "completed"),
+        (0, 1, "not_completed"),
+    ],
+)
+def test_a_minimum_is_a_share_of_the_scheduled_duration(seconds, percent, expected):
+    assert lms_rules.completion(seconds, 60, percent, final=True) == expected

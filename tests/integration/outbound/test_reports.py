@@ -250,3 +250,61 @@ def test_a_pull_that_began_before_a_newer_end_does_not_close_the_newer_request(a
     assert training(client, shown["id"])["zoom"]["report"]["status"] == "pending"  # the newer request stands
     pull(app)
     assert training(client, shown["id"])["zoom"]["report"]["status"] == "done"
+
+
+# --- completion (iSpring's Completion tab) ----------------------------------------------------------------------
+
+
+def completion(client, training_id: int) -> dict[str, str]:
+    body = client.get(f"/api/v1/trainings/{training_id}/attendance", headers=AUTH).json
+    return {item["email"]: item["completion"] for item in body["items"]}
+
+
+def test_completion_waits_for_the_report_then_follows_the_rule_as_it_changes(app, client, academy, zoom, svc):
+    shown = ready_training(app, client, academy, zoom)
+    register(client, shown["id"], "absent@example.org", "Abe Sent")
+    path = f"/api/v1/trainings/{shown['id']}"
+    answer = client.patch(path, json={"min_attendance_percent": 50}, headers=academy["headers"])
+    assert answer.status_code == 200 and answer.json["min_attendance_percent"] == 50
+    assert set(completion(client, shown["id"]).values()) == {"pending"}  # not held yet
+    play(client, zoom, shown["zoom"]["meeting_id"])
+    run_jobs(app)
+    assert training(client, shown["id"])["status"] == "completed"
+    assert set(completion(client, shown["id"]).values()) == {"pending"}  # Zoom's report not read yet
+    pull(app)
+    # 60 scheduled minutes: 50 % is 1,800 s. Ada attended 2,940 s, Alan 1,800 s (the report's figure).
+    assert completion(client, shown["id"]) == {
+        ADA: "completed",
+        ALAN: "completed",
+        "absent@example.org": "not_completed",
+    }
+    client.patch(path, json={"min_attendance_percent": 80}, headers=academy["headers"])  # 2,880 s
+    assert completion(client, shown["id"]) == {
+        ADA: "completed",
+        ALAN: "not_completed",
+        "absent@example.org": "not_completed",
+    }
+    client.patch(path, json={"min_attendance_percent": None}, headers=academy["headers"])  # any attendance
+    assert completion(client, shown["id"]) == {
+        ADA: "completed",
+        ALAN: "completed",
+        "absent@example.org": "not_completed",
+    }
+
+
+def test_a_minimum_attendance_is_a_percentage(app, client, academy):
+    for bad in (0, 101, "50", 50.5):
+        answer = client.post(
+            "/api/v1/trainings",
+            json={
+                "academy_id": academy["id"],
+                "theme": "T",
+                "start_time": "2026-12-10T09:00:00Z",
+                "duration": 60,
+                "timezone": "UTC",
+                "meeting_type": "meeting",
+                "min_attendance_percent": bad,
+            },
+            headers=academy["headers"],
+        )
+        assert answer.status_code == 422 and "min_attendance_percent" in answer.json["fields"], bad

@@ -1,0 +1,91 @@
+"""An iCalendar (RFC 5545) feed of trainings, written by hand: no I/O, nothing but text rules.
+
+Each training is one VEVENT whose UID never changes and whose SEQUENCE grows
+with every change, so calendar apps move the event instead of adding another
+when its time changes in the LMS or in Zoom; a cancelled training stays in the
+feed as STATUS:CANCELLED so subscribers remove it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+PRODUCT_ID = "-//zoomsync//LMS trainings//EN"
+LINE_LIMIT = 75  # octets, before CRLF (RFC 5545 3.1)
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    uid: str
+    sequence: int
+    start: datetime
+    end: datetime
+    summary: str
+    join_url: str | None
+    cancelled: bool
+    changed: datetime
+    organizer: str | None = None  # an email
+
+
+def escape_text(value: str) -> str:
+    """TEXT values: backslash, semicolon, comma and newlines are escaped (RFC 5545 3.3.11)."""
+    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+def fold(line: str) -> str:
+    """Split a content line into pieces of at most 75 octets, never inside a UTF-8 character."""
+    pieces, current, size = [], "", 0
+    for char in line:
+        width = len(char.encode("utf-8"))
+        limit = LINE_LIMIT if not pieces else LINE_LIMIT - 1  # continuation lines start with a space
+        if size + width > limit:
+            pieces.append(current)
+            current, size = "", 0
+        current += char
+        size += width
+    pieces.append(current)
+    return "\r\n ".join(pieces)
+
+
+def utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def calendar(name: str, events: Iterable[CalendarEvent], now: datetime) -> str:
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODUCT_ID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{escape_text(name)}",
+    ]
+    for event in events:
+        lines += _event(event, now)
+    lines.append("END:VCALENDAR")
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+def _event(event: CalendarEvent, now: datetime) -> list[str]:
+    description = f"Join: {event.join_url}" if event.join_url else "The join link follows once the meeting is in Zoom."
+    lines = [
+        "BEGIN:VEVENT",
+        f"UID:{event.uid}",
+        f"SEQUENCE:{event.sequence}",
+        f"DTSTAMP:{utc_stamp(now)}",
+        f"LAST-MODIFIED:{utc_stamp(event.changed)}",
+        f"DTSTART:{utc_stamp(event.start)}",
+        f"DTEND:{utc_stamp(event.end)}",
+        f"SUMMARY:{escape_text(event.summary)}",
+        f"DESCRIPTION:{escape_text(description)}",
+        f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}",
+    ]
+    if event.join_url:
+        lines += [f"URL:{event.join_url}", f"LOCATION:{escape_text(event.join_url)}"]
+    if event.organizer:
+        lines.append(f"ORGANIZER:mailto:{event.organizer}")
+    lines.append("END:VEVENT")
+    return lines
