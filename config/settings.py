@@ -35,6 +35,17 @@ def _ints(env: dict[str, str], name: str, default: tuple[int, ...]) -> tuple[int
         raise ValueError(f"{name} must be comma-separated integers, got {env[name]!r}") from exc
 
 
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {env[name]!r}")
+
+
 def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -75,6 +86,14 @@ class Settings:
     report_delays: tuple[int, ...] = (300, 600, 1200, 2400, 3600, 7200, 14400)
     # How often upcoming meetings are compared with Zoom, to repair what a lost webhook left behind.
     drift_check_seconds: int = 3600
+    # Notifications (the organizer's): emailed when on; when off they are only recorded (GET .../notifications).
+    notification_email: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_from: str = "zoomsync@localhost"
 
     @property
     def zoom_oauth_configured(self) -> bool:
@@ -110,6 +129,13 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         zoom_oauth_base_url=env.get("ZOOM_OAUTH_BASE_URL") or "https://zoom.us",
         report_delays=_ints(env, "REPORT_DELAYS", (300, 600, 1200, 2400, 3600, 7200, 14400)),
         drift_check_seconds=_int(env, "DRIFT_CHECK_SECONDS", 3600),
+        notification_email=_bool(env, "NOTIFICATION_EMAIL", False),
+        smtp_host=env.get("SMTP_HOST") or "localhost",
+        smtp_port=_int(env, "SMTP_PORT", 587),
+        smtp_username=env.get("SMTP_USERNAME", ""),
+        smtp_password=env.get("SMTP_PASSWORD", ""),
+        smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
+        smtp_from=env.get("SMTP_FROM") or "zoomsync@localhost",
     )
     values.update(overrides)
     return Settings(**values)

@@ -13,6 +13,7 @@ from models.lms import (
     Training,
     User,
 )
+from models.notification import NOTIFICATION_KINDS, NOTIFICATION_STATUSES, Notification
 from models.outbox import OUTBOX_KINDS, OUTBOX_STATUSES, OutboxItem
 from models.report import PULL_STATUSES, ReportPull, ReportRow
 from models.sync_log import FieldChange, ZoomPush
@@ -29,6 +30,9 @@ __all__ = [
     "InboxEvent",
     "MEETING_TYPES",
     "MeetingInstance",
+    "NOTIFICATION_KINDS",
+    "NOTIFICATION_STATUSES",
+    "Notification",
     "OUTBOX_KINDS",
     "OUTBOX_STATUSES",
     "OutboxItem",

@@ -15,9 +15,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from models.base import Base, BigId, UTCDateTime, utcnow
 
@@ -107,11 +108,23 @@ class Training(Base):
     zoom_host_id: Mapped[str | None] = mapped_column(String(64))
     # Zoom field -> [value, stamp]: what Zoom holds, as far as we know; a push sends only what differs.
     zoom_confirmed: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Bumped whenever what a calendar shows changes (CALENDAR_FIELDS): the feed's SEQUENCE.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     registrants: Mapped[list[Registrant]] = relationship(back_populates="training")
     report_pull: Mapped[ReportPull | None] = relationship(viewonly=True, lazy="selectin")
+
+
+CALENDAR_FIELDS = ("theme", "start_time", "duration", "timezone", "status", "zoom_join_url")
+
+
+@event.listens_for(Training, "before_update")
+def _bump_revision(_mapper, _connection, training: Training) -> None:
+    """Whoever changes the training (the API, a reconcile job, a push), its calendar revision follows."""
+    if any(attributes.get_history(training, name).has_changes() for name in CALENDAR_FIELDS):
+        training.revision = (training.revision or 0) + 1
 
 
 class Registrant(Base):

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UTCDateTime, utcnow
 
-OUTBOX_KINDS = ("create", "update", "delete", "register", "unregister")
+# reassign: the organizer changed; the Zoom meeting's host follows (same meeting, links and passcode).
+OUTBOX_KINDS = ("create", "update", "delete", "register", "unregister", "reassign")
 OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
 
 

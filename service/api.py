@@ -24,13 +24,14 @@ from service.api_schemas import (
     attendance_item_out,
     connection_out,
     iso_z,
+    notification_out,
     training_out,
     training_patch_schema,
     user_out,
 )
 from service.errors import ServiceError
 from service.services import services
-from workers.queues import enqueue_attendance, request_push, request_reconcile
+from workers.queues import enqueue_attendance, enqueue_notifications, request_push, request_reconcile
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ def _run_follow_ups(follow_ups: lms.FollowUps) -> None:
             enqueue_attendance(redis, training_id)
         for training_id in follow_ups.push_trainings:
             request_push(redis, training_id)
+        if follow_ups.notify:
+            enqueue_notifications(redis)
     except RedisError:
         log.warning("redis unavailable; follow-up jobs %s not queued", follow_ups)
 
@@ -121,6 +124,12 @@ def user_calendar(user_id: int):
     with services().unit_of_work() as uow:
         body = lms.calendar_feed(uow, user_id)
     return Response(body, mimetype="text/calendar", headers={"Content-Disposition": "inline; filename=trainings.ics"})
+
+
+@bp.get("/users/<int:user_id>/notifications")
+def user_notifications(user_id: int):
+    with services().unit_of_work() as uow:
+        return jsonify(items=[notification_out(n) for n in lms.notifications_of(uow, user_id)])
 
 
 @bp.post("/roles")

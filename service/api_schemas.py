@@ -100,8 +100,8 @@ def connection_out(view: dict) -> dict:
 
 
 def training_patch_schema() -> TrainingIn:
-    """What PATCH may change: the schedule, the description, the capacity (theme and type are judged by the service)."""
-    return TrainingIn(partial=True, exclude=("academy_id", "organizer_id", "zoom_meeting_id"))
+    """What PATCH may change: schedule, description, places, completion rule, organizer (theme, type: see service)."""
+    return TrainingIn(partial=True, exclude=("academy_id", "zoom_meeting_id"))
 
 
 class GuestAssignmentIn(_Strict):
@@ -111,6 +111,22 @@ class GuestAssignmentIn(_Strict):
 
 class RegistrantIn(_Strict):
     user_id = fields.Integer(required=True, strict=True)
+
+
+def notification_out(notification) -> dict:
+    return {
+        "id": notification.id,
+        "training_id": notification.training_id,
+        "kind": notification.kind,
+        "subject": notification.subject,
+        "body": notification.body,
+        "status": notification.status,
+        "attempts": notification.attempts,
+        "last_error": notification.last_error,
+        "next_attempt_at": iso_z(notification.next_attempt_at),
+        "created_at": iso_z(notification.created_at),
+        "sent_at": iso_z(notification.sent_at),
+    }
 
 
 def training_out(training) -> dict:

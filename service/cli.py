@@ -35,7 +35,10 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("sweep")
     def sweep_command() -> None:
         """Queue jobs for inbox events and outbox rows left pending (the worker does it every few seconds)."""
-        from workers.sweeper import sweep_inbox, sweep_outbox, sweep_report_pulls
+        from workers.sweeper import sweep_inbox, sweep_notifications, sweep_outbox, sweep_report_pulls
 
         reconcile, push, reports = sweep_inbox(), sweep_outbox(), sweep_report_pulls()
-        click.echo(f"queued {reconcile} reconcile, {push} push and {reports} report job(s)")
+        waiting = sweep_notifications()
+        click.echo(
+            f"queued {reconcile} reconcile, {push} push and {reports} report job(s); {waiting} notification(s) wait"
+        )

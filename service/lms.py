@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +19,7 @@ from models import (
     Attendance,
     AttendanceAssignment,
     FieldChange,
+    Notification,
     OutboxItem,
     Registrant,
     Role,
@@ -28,7 +29,7 @@ from models import (
     utcnow,
 )
 from models.database import lock_meeting
-from service import ical, lms_rules
+from service import ical, lms_rules, notices
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.inbox_admin import requeue_unmatched
 from service.unit_of_work import UnitOfWork
@@ -43,6 +44,7 @@ class FollowUps:
     reconcile_meetings: list[int] = field(default_factory=list)
     recompute_trainings: list[int] = field(default_factory=list)
     push_trainings: list[int] = field(default_factory=list)
+    notify: bool = False  # notifications were written: the sender job should run
 
 
 def lms_stamp() -> list:
@@ -185,7 +187,18 @@ def create_training(uow: UnitOfWork, acting_id: int | None, data: dict[str, Any]
     elif connection is not None and academy.create_zoom_meetings == lms_rules.CREATE_ON_SAVE:
         # A connected academy: the meeting is created in Zoom by the push job (otherwise at initiation).
         _queue_meeting(uow, training, follow_ups)
+    _notify(uow, follow_ups, training.organizer_id, training, _assigned_notice(training))
     return training
+
+
+def _assigned_notice(training: Training) -> notices.Notice:
+    return notices.assigned(training.theme, training.start_time, training.duration, training.timezone)
+
+
+def _notify(uow: UnitOfWork, follow_ups: FollowUps, user_id: int, training: Training, notice: notices.Notice) -> None:
+    """Record a notification with the change; the sender job emails it after the commit (or keeps it)."""
+    uow.session.add(Notification.of(notice, user_id, training.id))
+    follow_ups.notify = True
 
 
 def _check_organizer(uow: UnitOfWork, organizer_id: int) -> User:
@@ -266,6 +279,10 @@ def update_training(
                 f"{registered} people are registered for training {training_id}: "
                 f"max participants cannot go below that (remove registrants first)"
             )
+    before = {name: getattr(training, name) for name in NOTIFIED_FIELDS}
+    old_organizer = training.organizer_id
+    if "organizer_id" in data:
+        _change_organizer(uow, training, data["organizer_id"], follow_ups)
     stamp = lms_stamp()
     stamps = dict(training.field_stamps or {})
     changed = {}
@@ -291,8 +308,58 @@ def update_training(
     if changed and _syncs(uow, training):
         training.zoom_sync_state, training.zoom_sync_error = "pending", None
         _outbox(uow, training, "update", follow_ups, changes=changed)
+    edits = {
+        name: (before[name], getattr(training, name))
+        for name in NOTIFIED_FIELDS
+        if before[name] != getattr(training, name)
+    }
+    if training.organizer_id != old_organizer:
+        new_name = _display_name(uow, training.organizer_id)
+        _notify(uow, follow_ups, old_organizer, training, notices.unassigned(training.theme, new_name))
+        _notify(uow, follow_ups, training.organizer_id, training, _assigned_notice(training))
+    elif edits:
+        _notify(
+            uow, follow_ups, training.organizer_id, training, notices.changed(training.theme, training.timezone, edits)
+        )
     uow.session.flush()
     return training
+
+
+# What the organizer hears about when it changes (iSpring: "notified of any changes made to the training").
+NOTIFIED_FIELDS = ("theme", *TWO_WAY_FIELDS, "description", "max_participants", "min_attendance_percent")
+
+
+def _change_organizer(uow: UnitOfWork, training: Training, organizer_id: int | None, follow_ups: FollowUps) -> None:
+    """iSpring: the creator may pick another organizer; in Zoom the host changes, the meeting stays the same."""
+    if organizer_id is None:
+        raise Invalid("a training needs an organizer", {"organizer_id": ["must be a user id"]})
+    if organizer_id == training.organizer_id:
+        return
+    _check_organizer(uow, organizer_id)
+    if training.zoom_meeting_id is not None and training.meeting_type == "webinar":
+        raise Conflict(
+            "a webinar's host cannot be changed in Zoom: cancel this training and create one for the new organizer"
+        )
+    old_organizer, training.organizer_id = training.organizer_id, organizer_id
+    if _syncs(uow, training):
+        training.zoom_sync_state, training.zoom_sync_error = "pending", None
+        _outbox(uow, training, "reassign", follow_ups)
+        # The old organizer, if registered, was left out of Zoom's registrants as its host: register them now.
+        hosted = uow.session.scalars(
+            select(Registrant).where(
+                Registrant.training_id == training.id,
+                Registrant.user_id == old_organizer,
+                Registrant.zoom_sync_state == "host",
+            )
+        ).first()
+        if hosted is not None:
+            hosted.zoom_sync_state = "pending"
+            _outbox(uow, training, "register", follow_ups, registrant=hosted)
+
+
+def _display_name(uow: UnitOfWork, user_id: int) -> str:
+    user = uow.session.get(User, user_id)
+    return (user.name or user.email or f"user {user_id}") if user else f"user {user_id}"
 
 
 def recreate_zoom_meeting(uow: UnitOfWork, acting_id: int | None, training_id: int, follow_ups: FollowUps) -> Training:
@@ -392,6 +459,13 @@ def cancel_training(uow: UnitOfWork, acting_id: int | None, training_id: int, fo
     training.status = "cancelled"
     if _syncs(uow, training):
         _outbox(uow, training, "delete", follow_ups)
+    _notify(
+        uow,
+        follow_ups,
+        training.organizer_id,
+        training,
+        notices.cancelled(training.theme, training.start_time, training.timezone),
+    )
     uow.session.flush()
     return training
 
@@ -493,6 +567,16 @@ def remove_registrant(
         _outbox(uow, training, "unregister", follow_ups, registrant=registrant)
     uow.session.flush()
     return registrant
+
+
+def notifications_of(uow: UnitOfWork, user_id: int) -> list[Notification]:
+    """A user's notifications, newest first: the in-app list, and the record when email is off."""
+    _get(uow, User, user_id, "user")
+    return list(
+        uow.session.scalars(
+            select(Notification).where(Notification.user_id == user_id).order_by(Notification.id.desc()).limit(200)
+        )
+    )
 
 
 def list_registrants(uow: UnitOfWork, training_id: int) -> list[tuple[Registrant, User]]:
@@ -608,32 +692,45 @@ def assign_guest(
     follow_ups.recompute_trainings.append(training.id)
 
 
+CALENDAR_PAST = timedelta(days=90)
+CALENDAR_LIMIT = 1000
+
+
 def calendar_feed(uow: UnitOfWork, user_id: int, now: datetime | None = None) -> str:
     """The trainings a user organizes or is registered for, as iCalendar, with the link they join by.
 
     Times are read at each request, so a change in the LMS or in Zoom shows at the
-    calendar's next refresh; a cancelled training stays, marked cancelled.
+    calendar's next refresh; a cancelled training stays, marked cancelled. What
+    started more than CALENDAR_PAST ago is left out, and at most CALENDAR_LIMIT
+    events are listed (the earliest first).
     """
     user = _get(uow, User, user_id, "user")
-    joined = {
-        registrant.training_id: registrant.zoom_join_url
-        for registrant in uow.session.scalars(
-            select(Registrant).where(Registrant.user_id == user_id, Registrant.removed_at.is_(None))
-        )
-    }
+    now = now or utcnow()
+    registered = select(Registrant.training_id).where(Registrant.user_id == user_id, Registrant.removed_at.is_(None))
     trainings = list(
         uow.session.scalars(
             select(Training)
-            .where((Training.organizer_id == user_id) | Training.id.in_(list(joined)))
+            .where((Training.organizer_id == user_id) | Training.id.in_(registered))
+            .where(Training.start_time >= now - CALENDAR_PAST)
             .order_by(Training.start_time, Training.id)
+            .limit(CALENDAR_LIMIT)
         )
+    )
+    joined = dict(
+        uow.session.execute(
+            select(Registrant.training_id, Registrant.zoom_join_url).where(
+                Registrant.user_id == user_id,
+                Registrant.removed_at.is_(None),
+                Registrant.training_id.in_([training.id for training in trainings]),
+            )
+        ).all()
     )
     organizer_ids = {training.organizer_id for training in trainings}
     organizers = dict(uow.session.execute(select(User.id, User.email).where(User.id.in_(organizer_ids))).all())
     events = [
         ical.CalendarEvent(
             uid=f"training-{training.id}@zoomsync",
-            sequence=max(0, int((training.updated_at - training.created_at).total_seconds())),
+            sequence=training.revision,
             start=training.start_time,
             end=lms_rules.session_end(training.start_time, training.duration),
             summary=training.theme,
@@ -644,4 +741,4 @@ def calendar_feed(uow: UnitOfWork, user_id: int, now: datetime | None = None) ->
         )
         for training in trainings
     ]
-    return ical.calendar(f"Trainings of {user.name or user.email}", events, now or utcnow())
+    return ical.calendar(f"Trainings of {user.name or user.email}", events, now)

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import Training
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from models import OutboxItem, Training
 from service import lms, lms_rules
 from service.errors import Conflict, Unavailable
 from service.services import Services
 from service.unit_of_work import UnitOfWork
 from service.zoom_connections import zoom_client
+from service.zoom_tokens import ConnectionBroken
 from zoomapi.client import ZoomClient
-from zoomapi.errors import ZoomAPIError, ZoomNotFound, ZoomRateLimited, ZoomUnavailable
+from zoomapi.errors import ZoomAPIError, ZoomNotFound, ZoomRateLimited, ZoomUnauthorized, ZoomUnavailable
+from zoomapi.limiter import Deferred
 
 
 def start_link(svc: Services, acting_id: int | None, training_id: int) -> dict[str, Any]:
@@ -53,6 +58,16 @@ def _check_can_be(uow: UnitOfWork, training: Training, what: str) -> None:
         problem = lms_rules.registrant_problem(lms.registered_count(uow, training.id), "started")
         if problem:
             raise Conflict(problem)
+        handover = uow.session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.training_id == training.id, OutboxItem.kind == "reassign")
+            .order_by(OutboxItem.id.desc())
+            .limit(1)
+        ).first()
+        if handover is not None and handover.status != "sent":  # Zoom's start link would start it as the old host
+            if handover.status == "failed":
+                raise Conflict(f"Zoom did not make the organizer the meeting's host: {handover.last_error}")
+            raise Conflict("the meeting's host is being changed to the organizer in Zoom; try again in a moment")
 
 
 def _zoom(call, what: str):
@@ -62,5 +77,11 @@ def _zoom(call, what: str):
         raise Conflict(f"Zoom no longer has this meeting ({exc.message}): recreate it first") from exc
     except (ZoomUnavailable, ZoomRateLimited) as exc:
         raise Unavailable(f"Zoom cannot {what} the meeting now; try again ({exc.message})") from exc
+    except Deferred as exc:  # our share of Zoom's rate limit is spent until then
+        raise Unavailable(f"Zoom's rate limit is reached until {exc.retry_at:%H:%M:%S} UTC; try again then") from exc
+    except (ConnectionBroken, ZoomUnauthorized) as exc:
+        raise Conflict(f"the academy's Zoom connection does not work ({exc}): reconnect it") from exc
+    except RedisError as exc:
+        raise Unavailable("the rate limiter cannot be reached; try again") from exc
     except ZoomAPIError as exc:
         raise Conflict(f"Zoom refused to {what} the meeting: {exc.message}") from exc

@@ -17,8 +17,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import FieldChange, MeetingInstance, OutboxItem, Training, ZoomConnection, ZoomPush
+from models import FieldChange, MeetingInstance, Notification, OutboxItem, Training, ZoomConnection, ZoomPush
 from models.lms import THEME_MAX_LENGTH
+from service import notices
 from workers import field_rules
 from workers.intervals import JOIN, LEAVE
 
@@ -81,6 +82,7 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
     training.zoom_confirmed = confirmed
     accepted = field_rules.accepted_changes({k: v for k, v in changed.items() if k not in echoed}, stamp, stamps)
     applied = {change.attribute for change in accepted}
+    before = {name: getattr(training, name) for name in applied}
     for change in accepted:
         if stamps.get(change.attribute, [0, ""])[1] == "lms":
             _lms_edit_lost(ctx, change.attribute)  # a later Zoom edit replaced it
@@ -88,6 +90,15 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
         setattr(training, change.attribute, value)
         stamps[change.attribute] = list(stamp)
     training.field_stamps = stamps
+    order = list(notices.FIELD_LABELS)
+    edits = {
+        name: (before[name], getattr(training, name))
+        for name in sorted(applied, key=order.index)
+        if before[name] != getattr(training, name)
+    }
+    if edits:  # iSpring: the organizer hears of changes; the sweeper queues the sender
+        notice = notices.changed(training.theme, training.timezone, edits, where="in Zoom")
+        ctx.session.add(Notification.of(notice, training.organizer_id, training.id))
     for name, value in zoom_changed.items():
         attribute = field_rules.ZOOM_TO_TRAINING[name]
         outcome = "echo" if name in echoed else "applied" if attribute in applied else "lost"
@@ -175,7 +186,11 @@ def on_ended(ctx: Context, event: dict[str, Any]) -> None:
 
 
 def on_deleted(ctx: Context, event: dict[str, Any]) -> None:
-    ctx.training.status = field_rules.later_status(ctx.training.status, "cancelled")
+    training = ctx.training
+    was, training.status = training.status, field_rules.later_status(training.status, "cancelled")
+    if training.status == "cancelled" and was != "cancelled":
+        notice = notices.cancelled(training.theme, training.start_time, training.timezone, in_zoom=True)
+        ctx.session.add(Notification.of(notice, training.organizer_id, training.id))
 
 
 def _participant_fact(ctx: Context, event: dict[str, Any], kind: str) -> None:

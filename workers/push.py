@@ -74,6 +74,7 @@ class Plan:
     to_register: list[tuple[int, str, str]] = field(default_factory=list)  # (registrant id, email, name)
     to_cancel: list[tuple[int, str | None, str]] = field(default_factory=list)  # (registrant id, zoom id, email)
     hosting: list[int] = field(default_factory=list)  # registrants who host it: never registered in Zoom
+    organizer_host: str = ""  # the organizer's Zoom user id, else email: whom a reassign makes the host
 
     @property
     def row_ids(self) -> list[int]:
@@ -146,7 +147,12 @@ def read_plan(svc: Services, training_id: int) -> Plan | None:
         organizer = uow.session.get(User, training.organizer_id)
         host = training.zoom_host_id or (organizer.zoom_user_id if organizer else None) or (organizer.email or "")
         host_emails = {(organizer.email or "").lower()} if organizer and organizer.email else set()
-        if connection.zoom_user_email and host in (connection.zoom_user_id, connection.zoom_user_email):
+        reassigning = any(row.kind == "reassign" for row in rows)  # the organizer hosts once this push is done
+        if (
+            not reassigning
+            and connection.zoom_user_email
+            and host in (connection.zoom_user_id, connection.zoom_user_email)
+        ):
             host_emails.add(connection.zoom_user_email.lower())
         stamps = training.field_stamps or {}
         plan = Plan(
@@ -161,6 +167,7 @@ def read_plan(svc: Services, training_id: int) -> Plan | None:
             origins={name: (stamps.get(name) or [0])[0] for name in payloads.SCHEDULE_FIELDS},
             connection=connection,
             rows=rows,
+            organizer_host=(organizer.zoom_user_id or organizer.email or "") if organizer else "",
         )
         registrants = uow.session.execute(
             select(Registrant, User)
@@ -185,6 +192,7 @@ def carry_out(svc: Services, client: ZoomClient, plan: Plan) -> str:
     try:
         if plan.meeting_id is None and not _create(svc, client, plan):
             return "the meeting could not be created"
+        _reassign(svc, client, plan)
         _registrants(svc, client, plan)
         _update(svc, client, plan)  # last: the host's daily budget, if spent, holds back only this step
     except ZoomNotFound:
@@ -209,7 +217,7 @@ def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
     create = creates[0]
     meeting = _orphan(svc, client, plan, create.created_at) if create.attempts else None
     if meeting is None:
-        problem = _host_problem(client, plan.host)
+        _user, problem = _host_user(client, plan.host)
         if problem:
             _refused(svc, plan, plan.row_ids, problem)
             return False
@@ -238,13 +246,38 @@ def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
     return True
 
 
-def _host_problem(client: ZoomClient, host: str) -> str | None:
-    """The organizer must be a Licensed user of the account (a Basic host is refused, as is a stranger)."""
+def _host_user(client: ZoomClient, host: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The organizer's Zoom user, and why they cannot host: a Licensed user of the account is needed."""
     try:
         user = client.user(host)
     except ZoomNotFound as exc:  # not a missing meeting: nothing to check again
-        return f"the organizer's Zoom user {host} is not in the connected Zoom account ({exc.message})"
-    return lms_rules.paid_host_problem(user.get("type"), host)
+        return None, f"the organizer's Zoom user {host} is not in the connected Zoom account ({exc.message})"
+    return user, lms_rules.paid_host_problem(user.get("type"), host)
+
+
+def _reassign(svc: Services, client: ZoomClient, plan: Plan) -> None:
+    """The organizer changed: make them the meeting's host in place (same meeting id, passcode and links)."""
+    rows = plan.rows_of("reassign")
+    if not rows:
+        return
+    user, problem = _host_user(client, plan.organizer_host)
+    new_host = (user or {}).get("id") or plan.organizer_host
+    if not problem and plan.kind == "webinar" and plan.host not in (new_host, plan.organizer_host):
+        problem = "a webinar's host cannot be changed in Zoom: it was created for the former organizer"
+    if problem:
+        _refused(svc, plan, rows, problem)
+        return
+    if plan.host not in (new_host, plan.organizer_host):  # a create in this push may have used them already
+        try:
+            client.update(plan.kind, plan.meeting_id, {"schedule_for": plan.organizer_host}, plan.host)
+        except ZoomRejected as exc:
+            _refused(svc, plan, rows, exc.message or str(exc))
+            return
+    with svc.unit_of_work() as uow:
+        uow.session.get(Training, plan.training_id).zoom_host_id = new_host
+        _sent(uow, rows)
+        uow.commit()
+    plan.host = new_host
 
 
 def _orphan(svc: Services, client: ZoomClient, plan: Plan, since: datetime) -> dict[str, Any] | None:

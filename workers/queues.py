@@ -183,6 +183,22 @@ def enqueue_account_event(redis: Redis, inbox_id: int) -> None:
     )
 
 
+def enqueue_notifications(redis: Redis) -> None:
+    """One waiting sender job at a time: it takes every pending notification."""
+    from workers.notify import send_notifications
+
+    enqueue_once(
+        redis,
+        "notifications",
+        MAINTENANCE_QUEUE,
+        send_notifications,
+        description="email pending notifications",
+        job_timeout=600,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+    )
+
+
 # --- pushes to Zoom: one waiting job per training, like reconcile per meeting ------------------
 
 

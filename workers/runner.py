@@ -40,11 +40,11 @@ class AppContextJob(Job):
 
 def _run_cron(app: Flask) -> None:
     from workers.drift import drift_check
-    from workers.sweeper import sweep_inbox, sweep_outbox, sweep_report_pulls
+    from workers.sweeper import sweep_inbox, sweep_notifications, sweep_outbox, sweep_report_pulls
 
     svc = app.extensions[EXTENSION_KEY]
     scheduler = CronScheduler(connection=svc.redis, name=f"zoomsync-cron-{os.getpid()}")
-    for sweep in (sweep_inbox, sweep_outbox, sweep_report_pulls):
+    for sweep in (sweep_inbox, sweep_outbox, sweep_report_pulls, sweep_notifications):
         scheduler.register(
             sweep, MAINTENANCE_QUEUE, interval=svc.settings.sweep_interval_seconds, job_timeout=120, result_ttl=600
         )

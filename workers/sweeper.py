@@ -6,10 +6,16 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from models import InboxEvent, OutboxItem, ReportPull, utcnow
+from models import InboxEvent, Notification, OutboxItem, ReportPull, utcnow
 from service.services import services
 from webhook.envelope import ACCOUNT_EVENTS
-from workers.queues import enqueue_account_event, enqueue_report_pull, ensure_push, ensure_reconcile
+from workers.queues import (
+    enqueue_account_event,
+    enqueue_notifications,
+    enqueue_report_pull,
+    ensure_push,
+    ensure_reconcile,
+)
 
 
 def sweep_inbox() -> int:
@@ -82,3 +88,15 @@ def sweep_report_pulls() -> int:
     for training_id in training_ids:
         enqueue_report_pull(svc.redis, training_id)
     return len(training_ids)
+
+
+def sweep_notifications() -> int:
+    """RQ cron job: queue the sender while notifications wait (a lost job or an SMTP outage only delays them)."""
+    svc = services()
+    with svc.unit_of_work() as uow:
+        waiting = uow.session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.status == "pending")
+        )
+    if waiting:
+        enqueue_notifications(svc.redis)
+    return waiting

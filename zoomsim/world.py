@@ -384,15 +384,18 @@ class World:
         wanted = email.lower()
         return next((u for u in self.users.values() if u.email.lower() == wanted), None)
 
+    def _account_user(self, account_id: str, ref: str) -> User:
+        wanted = ref.lower()
+        for user in self.users.values():
+            if user.account_id == account_id and (user.id == ref or user.email.lower() == wanted):
+                return user
+        raise errors.user_not_found(ref)
+
     def user_for(self, ref: str, grant: Grant) -> User:
         """`me`, a user id or an email, within the token's account."""
         if ref == "me":
             return self.users[grant.user_id]
-        wanted = ref.lower()
-        for user in self.users.values():
-            if user.account_id == grant.account_id and (user.id == ref or user.email.lower() == wanted):
-                return user
-        raise errors.user_not_found(ref)
+        return self._account_user(grant.account_id, ref)
 
     def require_reach(self, grant: Grant, endpoint: Endpoint, user_id: str) -> None:
         """A user-level token acts for its own user only; acting for others takes an admin scope."""
@@ -694,6 +697,10 @@ class World:
             if start is None:
                 raise errors.invalid_field("start_time")
         _check_schedule(body.get("topic", meeting.topic), body.get("duration", meeting.duration))
+        host = None
+        if body.get("schedule_for"):  # a new host, within the account: the meeting, its links and passcode stay
+            host = self._account_user(meeting.account_id, str(body["schedule_for"]))
+            change("host_id", host.id, meeting.host_id)
         for name in ("topic", "type", "duration", "agenda", "password", "recurrence"):
             if name in body:
                 change(name, body[name], getattr(meeting, name))
@@ -710,6 +717,8 @@ class World:
         for name in ("topic", "type", "duration", "agenda", "password", "recurrence", "timezone"):
             if name in new:
                 setattr(meeting, name, new[name])
+        if host is not None:
+            meeting.host_id, meeting.host_email = host.id, host.email
         meeting.start_time = start
         meeting.settings.update(settings_new)
         stamp = self.now_ms()

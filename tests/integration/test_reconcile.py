@@ -910,6 +910,7 @@ def test_transient_error_is_retried_and_ends_failed_after_max_attempts(client, a
     assert max_attempts == 5
     training_id = lms.training()
     ada = lms.user("ada.learner@example.org", "Ada Learner")
+    run_jobs(app)  # the organizer's notification: only reconcile jobs are counted below
     deliver_all(client, fixture("meeting.started"), fixture("meeting.participant_joined"))
 
     job_ids: list[str] = []
@@ -958,6 +959,7 @@ def test_transient_error_costs_one_attempt_per_job_run_even_when_the_meeting_nee
     monkeypatch.setattr(svc, "settings", dataclasses.replace(svc.settings, reconcile_batch_size=2))
     training_id = lms.training()
     ada = lms.user("ada.learner@example.org", "Ada Learner")
+    run_jobs(app)  # the organizer's notification: only reconcile jobs are counted below
     deliver_all(
         client,
         fixture("meeting.started"),

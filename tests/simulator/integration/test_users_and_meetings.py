@@ -170,6 +170,31 @@ def test_patch_answers_204_and_get_shows_the_change(sim, api: Api):
     assert fetched["duration"] == 90
 
 
+def test_schedule_for_hands_the_meeting_to_another_host_and_keeps_its_links(sim, api: Api):
+    meeting = create_meeting(api, topic="Handed over")
+    new_host = add_user(sim, "second.host@zoomsim.example", type=2)
+
+    patched = api("PATCH", f"/meetings/{meeting['id']}", json={"schedule_for": "second.host@zoomsim.example"})
+
+    assert patched.status_code == 204
+    fetched = api("GET", f"/meetings/{meeting['id']}").json()
+    assert (fetched["host_id"], fetched["host_email"]) == (new_host["id"], "second.host@zoomsim.example")
+    assert (fetched["id"], fetched["join_url"], fetched["password"]) == (
+        meeting["id"],
+        meeting["join_url"],
+        meeting["password"],
+    )
+
+
+def test_schedule_for_a_user_outside_the_account_is_404_code_1001(sim, api: Api):
+    meeting = create_meeting(api, topic="Stays")
+
+    patched = api("PATCH", f"/meetings/{meeting['id']}", json={"schedule_for": "nobody@elsewhere.example"})
+
+    assert patched.status_code == 404 and patched.json()["code"] == 1001
+    assert api("GET", f"/meetings/{meeting['id']}").json()["host_id"] == meeting["host_id"]
+
+
 def test_a_patched_local_start_time_is_read_in_the_meetings_time_zone(sim, api: Api):
     meeting = create_meeting(api, timezone="America/New_York", start_time="2030-06-01T10:00:00Z")
 
