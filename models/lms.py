@@ -117,14 +117,14 @@ class Training(Base):
     report_pull: Mapped[ReportPull | None] = relationship(viewonly=True, lazy="selectin")
 
 
-CALENDAR_FIELDS = ("theme", "start_time", "duration", "timezone", "status", "zoom_join_url")
+CALENDAR_FIELDS = ("theme", "start_time", "duration", "timezone", "status", "zoom_join_url", "organizer_id")
 
 
 @event.listens_for(Training, "before_update")
 def _bump_revision(_mapper, _connection, training: Training) -> None:
     """Whoever changes the training (the API, a reconcile job, a push), its calendar revision follows."""
     if any(attributes.get_history(training, name).has_changes() for name in CALENDAR_FIELDS):
-        training.revision = (training.revision or 0) + 1
+        training.revision = Training.revision + 1  # in SQL: concurrent changes each count
 
 
 class Registrant(Base):

@@ -334,6 +334,9 @@ def _change_organizer(uow: UnitOfWork, training: Training, organizer_id: int | N
     if organizer_id is None:
         raise Invalid("a training needs an organizer", {"organizer_id": ["must be a user id"]})
     if organizer_id == training.organizer_id:
+        if _syncs(uow, training) and _handover_failed(uow, training):  # e.g. their Zoom licence came since
+            training.zoom_sync_state, training.zoom_sync_error = "pending", None
+            _outbox(uow, training, "reassign", follow_ups)
         return
     _check_organizer(uow, organizer_id)
     if training.zoom_meeting_id is not None and training.meeting_type == "webinar":
@@ -357,6 +360,21 @@ def _change_organizer(uow: UnitOfWork, training: Training, organizer_id: int | N
             _outbox(uow, training, "register", follow_ups, registrant=hosted)
 
 
+def last_handover(uow: UnitOfWork, training_id: int) -> OutboxItem | None:
+    """The latest request to make the organizer the Zoom host, if the organizer ever changed."""
+    return uow.session.scalars(
+        select(OutboxItem)
+        .where(OutboxItem.training_id == training_id, OutboxItem.kind == "reassign")
+        .order_by(OutboxItem.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _handover_failed(uow: UnitOfWork, training: Training) -> bool:
+    handover = last_handover(uow, training.id)
+    return handover is not None and handover.status == "failed"
+
+
 def _display_name(uow: UnitOfWork, user_id: int) -> str:
     user = uow.session.get(User, user_id)
     return (user.name or user.email or f"user {user_id}") if user else f"user {user_id}"
@@ -376,8 +394,8 @@ def recreate_zoom_meeting(uow: UnitOfWork, acting_id: int | None, training_id: i
         raise Conflict(f"training {training_id} has its Zoom meeting: nothing to recreate")
     if connection_of(uow, training.academy_id) is None:
         raise Conflict(f"the academy of training {training_id} is not connected to Zoom")
-    training.zoom_meeting_id = training.zoom_uuid = training.zoom_join_url = None
-    training.zoom_confirmed, training.sync_issue = {}, None
+    training.zoom_meeting_id = training.zoom_uuid = training.zoom_join_url = training.zoom_host_id = None
+    training.zoom_confirmed, training.sync_issue = {}, None  # the new meeting is the current organizer's
     _queue_meeting(uow, training, follow_ups)
     return training
 
@@ -702,20 +720,26 @@ def calendar_feed(uow: UnitOfWork, user_id: int, now: datetime | None = None) ->
     Times are read at each request, so a change in the LMS or in Zoom shows at the
     calendar's next refresh; a cancelled training stays, marked cancelled. What
     started more than CALENDAR_PAST ago is left out, and at most CALENDAR_LIMIT
-    events are listed (the earliest first).
+    events are listed, the upcoming ones first.
     """
     user = _get(uow, User, user_id, "user")
     now = now or utcnow()
     registered = select(Registrant.training_id).where(Registrant.user_id == user_id, Registrant.removed_at.is_(None))
-    trainings = list(
+    mine = select(Training).where((Training.organizer_id == user_id) | Training.id.in_(registered))
+    # Past the limit, what is still to come matters more than what is over.
+    upcoming = list(
         uow.session.scalars(
-            select(Training)
-            .where((Training.organizer_id == user_id) | Training.id.in_(registered))
-            .where(Training.start_time >= now - CALENDAR_PAST)
-            .order_by(Training.start_time, Training.id)
-            .limit(CALENDAR_LIMIT)
+            mine.where(Training.start_time >= now).order_by(Training.start_time, Training.id).limit(CALENDAR_LIMIT)
         )
     )
+    recent = list(
+        uow.session.scalars(
+            mine.where(Training.start_time >= now - CALENDAR_PAST, Training.start_time < now)
+            .order_by(Training.start_time.desc(), Training.id.desc())
+            .limit(CALENDAR_LIMIT - len(upcoming))
+        )
+    )
+    trainings = [*reversed(recent), *upcoming]
     joined = dict(
         uow.session.execute(
             select(Registrant.training_id, Registrant.zoom_join_url).where(

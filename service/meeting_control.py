@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
-from models import OutboxItem, Training
+from models import Training
 from service import lms, lms_rules
 from service.errors import Conflict, Unavailable
 from service.services import Services
@@ -58,12 +57,7 @@ def _check_can_be(uow: UnitOfWork, training: Training, what: str) -> None:
         problem = lms_rules.registrant_problem(lms.registered_count(uow, training.id), "started")
         if problem:
             raise Conflict(problem)
-        handover = uow.session.scalars(
-            select(OutboxItem)
-            .where(OutboxItem.training_id == training.id, OutboxItem.kind == "reassign")
-            .order_by(OutboxItem.id.desc())
-            .limit(1)
-        ).first()
+        handover = lms.last_handover(uow, training.id)
         if handover is not None and handover.status != "sent":  # Zoom's start link would start it as the old host
             if handover.status == "failed":
                 raise Conflict(f"Zoom did not make the organizer the meeting's host: {handover.last_error}")

@@ -118,6 +118,11 @@ def _send_one(svc: Services, smtp: smtplib.SMTP, notification_id: int) -> int:
         else:
             _finish(svc, notification_id, "failed", f"mail server: {exc.smtp_code} {exc.smtp_error!r}")
         return 0
+    except smtplib.SMTPServerDisconnected:
+        raise  # the server went away: the whole run stops, this row with the rest
+    except smtplib.SMTPException as exc:  # this message (e.g. an address the server cannot take): this row only
+        _finish(svc, notification_id, "failed", f"cannot send: {exc}")
+        return 0
     _finish(svc, notification_id, "sent", None)
     return 1
 
@@ -139,16 +144,18 @@ def _retry_later(svc: Services, ids: list[int], error: str, current: int | None)
     """
     now = utcnow()
     with svc.unit_of_work() as uow:
-        for row in uow.session.scalars(select(Notification).where(Notification.id.in_(ids))):
-            if row.status != "pending":
-                continue
-            if row.id != current:
-                if row.next_attempt_at is not None and row.next_attempt_at > now:
-                    continue  # another run's
-                row.attempts += 1
-            row.last_error = error
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status, row.next_attempt_at = "failed", None
+        attempts = dict(
+            uow.session.execute(select(Notification.id, Notification.attempts).where(Notification.id.in_(ids))).all()
+        )
+        for notification_id, tried in attempts.items():
+            conditions = [Notification.id == notification_id, Notification.status == "pending"]
+            if notification_id != current:
+                tried += 1
+                conditions.append(due(now))  # in the same statement: a row another run has just claimed is its own
+            values: dict = {"attempts": tried, "last_error": error}
+            if tried >= MAX_ATTEMPTS:
+                values.update(status="failed", next_attempt_at=None)
             else:
-                row.next_attempt_at = now + timedelta(seconds=backoff(max(1, row.attempts), base=60, cap=4 * 3600))
+                values["next_attempt_at"] = now + timedelta(seconds=backoff(tried, base=60, cap=4 * 3600))
+            uow.session.execute(update(Notification).where(*conditions).values(**values))
         uow.commit()

@@ -317,3 +317,35 @@ def test_the_former_organizer_registered_for_the_training_is_registered_in_zoom_
     assert mine["zoom"]["sync_state"] == "synced" and mine["zoom"]["join_url"]
     emails = [r["email"] for r in zoom_meeting(zoom, shown["zoom"]["meeting_id"])["registrants"]]
     assert "host@zoomsim.example" in emails
+
+
+def test_naming_the_same_organizer_again_retries_a_refused_handover(app, client, academy, zoom):
+    shown = synced_training(app, client, academy)
+    late = _staff(client, zoom, "late@zoomsim.example", zoom_type=None)  # not in the Zoom account yet
+    _patch(client, academy, shown["id"], organizer_id=late)
+    run_jobs(app)
+    assert "not in the connected Zoom account" in training(client, shown["id"])["zoom"]["sync_error"]
+    zoom.control.call("POST", "/users", {"email": "late@zoomsim.example", "type": 2})  # the admin added them
+    assert _patch(client, academy, shown["id"], organizer_id=late).status_code == 200
+    run_jobs(app)
+    assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["host_email"] == "late@zoomsim.example"
+    assert training(client, shown["id"])["zoom"]["sync_state"] == "synced"
+
+
+def test_a_message_the_server_cannot_take_fails_alone(app, client, academy, email_on):
+    inbox = _Inbox()
+    ascii_only = Controller(inbox, hostname="127.0.0.1", port=_free_port(), enable_SMTPUTF8=False)
+    ascii_only.start()
+    email_on.settings = replace(email_on.settings, smtp_port=ascii_only.port)
+    body = STAFF | {"email": "josé@example.org", "name": "José"}  # this server offers no SMTPUTF8
+    jose = client.post("/api/v1/users", json=body, headers=AUTH).json["id"]
+    new_training(client, {**academy, "organizer": jose, "headers": acting(jose)})
+    new_training(client, academy)
+    try:
+        run_jobs(app)
+    finally:
+        ascii_only.stop()
+    [refused] = _notifications(client, jose)
+    assert refused["status"] == "failed" and refused["last_error"].startswith("cannot send")
+    assert [n["status"] for n in _notifications(client, academy["organizer"])] == ["sent"]
+    assert [to for _, to, _ in inbox.messages] == [["host@zoomsim.example"]]
