@@ -94,6 +94,16 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = True
     smtp_from: str = "zoomsync@localhost"
+    # The admin pages (/admin): one login from the environment; unset, the pages are off.
+    admin_username: str = ""
+    admin_password: str = ""
+    # The session cookie only over HTTPS (set false for plain-HTTP development: `make run` does).
+    admin_cookie_secure: bool = True
+    admin_login_attempts: int = 10  # failed logins per client address per 15 minutes
+
+    @property
+    def admin_configured(self) -> bool:
+        return bool(self.admin_username and self.admin_password and self.secret_key)
 
     @property
     def zoom_oauth_configured(self) -> bool:
@@ -136,6 +146,10 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD", ""),
         smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
         smtp_from=env.get("SMTP_FROM") or "zoomsync@localhost",
+        admin_username=env.get("ADMIN_USERNAME", ""),
+        admin_password=env.get("ADMIN_PASSWORD", ""),
+        admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", True),
+        admin_login_attempts=_int(env, "ADMIN_LOGIN_ATTEMPTS", 10),
     )
     values.update(overrides)
     return Settings(**values)

@@ -18,6 +18,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_body_bytes
+    # The admin pages' session: signed with SECRET_KEY, never readable by scripts, never sent cross-site.
+    app.config.update(
+        SECRET_KEY=settings.secret_key or None,
+        SESSION_COOKIE_NAME="zoomsync_admin",
+        SESSION_COOKIE_PATH="/admin",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.admin_cookie_secure,
+    )
     app.json.sort_keys = False
     engine = engine or make_engine(settings.database_url)
     app.extensions[EXTENSION_KEY] = Services(
@@ -28,6 +37,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from admin import bp as admin_bp
     from service.api import bp as api_bp
     from service.cli import register_cli
     from service.oauth_callback import bp as oauth_bp
@@ -36,6 +46,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(webhook_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(oauth_bp)
+    app.register_blueprint(admin_bp)
     register_cli(app)
 
     @app.get("/healthz")

@@ -59,6 +59,7 @@ def service_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("ZOOM_WEBHOOK_SECRET_TOKEN", "dev-webhook-secret-" + secrets.token_hex(4))
     env.setdefault("API_TOKEN", "dev-api-token-" + secrets.token_hex(4))
     env.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+    env.setdefault("ADMIN_COOKIE_SECURE", "false")  # plain HTTP on localhost
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     settings = load_settings(env)

@@ -1,0 +1,211 @@
+"""The admin pages over HTTP (Flask's test client), on both stacks: login, CSRF, headers, the inbox and replay.
+
+Browser tests (a real Chromium) come with the dashboards' scripts; these check
+what the server promises on every request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from models import InboxEvent
+from service.app import create_app
+from tests.helpers import deliver, fixture, run_jobs
+from tests.integration.test_reconcile import Lms
+from workers import handlers
+
+USERNAME, PASSWORD = "ops", "correct horse battery staple"
+GUARDED_GETS = ("/admin/", "/admin/events", "/admin/events/1")
+GUARDED_POSTS = ("/admin/events/1/replay", "/admin/events/replay")
+
+
+@pytest.fixture
+def settings(settings):
+    return replace(settings, admin_username=USERNAME, admin_password=PASSWORD, admin_cookie_secure=False)
+
+
+def _token(page: bytes) -> str:
+    found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1).decode()
+
+
+def _login(client, username: str = USERNAME, password: str = PASSWORD, next_page: str = ""):
+    token = _token(client.get("/admin/login").data)
+    return client.post(
+        "/admin/login", data={"csrf_token": token, "username": username, "password": password, "next": next_page}
+    )
+
+
+@pytest.fixture
+def admin(client):
+    assert _login(client).status_code == 302
+    return client
+
+
+def _post(client, path: str, **data):
+    token = _token(client.get("/admin/events").data)
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+# --- login and its guards -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", GUARDED_GETS)
+def test_every_page_sends_a_stranger_to_the_login(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/admin/login")
+
+
+@pytest.mark.parametrize("path", GUARDED_POSTS)
+def test_no_action_runs_without_a_session(client, path):
+    token = _token(client.get("/admin/login").data)  # even with a valid CSRF token of an anonymous session
+    answer = client.post(path, data={"csrf_token": token})
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/admin/login")
+
+
+def test_logging_in_opens_the_pages_and_goes_where_it_was_asked(client):
+    answer = _login(client, next_page="/admin/events")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/events"
+    assert client.get("/admin/events").status_code == 200
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/api/v1/users", "/admin\\..\\x"])
+def test_after_login_only_admin_pages_are_a_destination(client, target):
+    answer = _login(client, next_page=target)
+    assert answer.headers["Location"] == "/admin/"
+
+
+def test_a_wrong_password_or_username_is_refused(client):
+    assert _login(client, password="wrong").status_code == 401
+    assert _login(client, username="root").status_code == 401
+    assert client.get("/admin/").status_code == 302
+
+
+def test_failed_logins_are_limited_per_address_and_then_even_the_right_password_waits(client, settings):
+    for _ in range(settings.admin_login_attempts):
+        assert _login(client, password="guess").status_code == 401
+    answer = _login(client)
+    assert answer.status_code == 429 and b"Too many failed logins" in answer.data
+    assert client.get("/admin/").status_code == 302
+
+
+def test_logging_out_ends_the_session(admin):
+    token = _token(admin.get("/admin/").data)
+    assert admin.post("/admin/logout", data={"csrf_token": token}).status_code == 302
+    assert admin.get("/admin/").status_code == 302
+
+
+def test_the_session_cookie_is_httponly_strict_and_scoped(client):
+    cookie = _login(client).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
+
+
+def test_the_cookie_is_secure_unless_switched_off(backend, settings):
+    engine, redis = backend
+    app = create_app(replace(settings, admin_cookie_secure=True), engine=engine, redis=redis)
+    cookie = app.test_client().get("/admin/login").headers["Set-Cookie"]
+    assert "Secure" in cookie
+
+
+def test_without_credentials_configured_the_pages_are_off(backend, settings):
+    engine, redis = backend
+    app = create_app(replace(settings, admin_password=""), engine=engine, redis=redis)
+    client = app.test_client()
+    answer = client.get("/admin/login")
+    assert answer.status_code == 503 and b"ADMIN_PASSWORD" in answer.data
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_post_without_the_csrf_token_is_refused(admin):
+    assert admin.post("/admin/events/replay").status_code == 400
+    assert admin.post("/admin/events/replay", data={"csrf_token": "forged"}).status_code == 400
+    assert admin.post("/admin/logout").status_code == 400
+
+
+def test_every_answer_carries_the_security_headers(client, admin):
+    for path in ("/admin/login", "/admin/", "/admin/events"):
+        headers = admin.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+        assert headers["Cache-Control"] == "no-store"
+
+
+# --- the inbox ------------------------------------------------------------------------------------------------
+
+
+def _failing_meeting_started(client, app, monkeypatch) -> None:
+    """A meeting.started whose handler fails until it is replayed; other events go through."""
+
+    def broken(ctx, event):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(handlers.HANDLERS, "meeting.started", broken)
+    Lms(client).training()
+    for name in ("meeting.started", "meeting.participant_joined"):
+        assert deliver(client, fixture(name)).status_code == 200
+    app.extensions["zoomsync"].settings = replace(app.extensions["zoomsync"].settings, max_event_attempts=1)
+    run_jobs(app)
+
+
+def test_the_events_page_lists_and_filters_the_inbox(app, client, admin, monkeypatch):
+    _failing_meeting_started(client, app, monkeypatch)
+    everything = admin.get("/admin/events").data
+    assert b"meeting.started" in everything and b"meeting.participant_joined" in everything
+    failed = admin.get("/admin/events?status=failed").data
+    assert b"<td>meeting.started</td>" in failed and b"<td>meeting.participant_joined</td>" not in failed
+    assert b"database hiccup" in failed
+    by_type = admin.get("/admin/events?type=meeting.participant_joined").data
+    assert b"<td>meeting.participant_joined</td>" in by_type and b"<td>meeting.started</td>" not in by_type
+    assert b"No event matches" in admin.get("/admin/events?meeting=1").data
+    assert b"No event matches" in admin.get("/admin/events?since=2999-01-01T00:00").data
+    assert admin.get("/admin/events?meeting=abc").status_code == 400
+    assert admin.get("/admin/events?status=lost").status_code == 400
+
+
+def test_an_events_detail_shows_body_headers_and_dedupe_key_escaped(app, client, admin, session_factory):
+    body = fixture("meeting.participant_joined")
+    body["payload"]["object"]["participant"]["user_name"] = "<script>alert(1)</script>"
+    assert deliver(client, body).status_code == 200
+    with session_factory() as session:
+        row = session.query(InboxEvent).one()
+        event_id, dedupe_key = row.id, row.dedupe_key
+    page = admin.get(f"/admin/events/{event_id}").data
+    assert dedupe_key.encode() in page and b"x-zm-request-timestamp" in page
+    assert b"x-zm-signature" not in page  # never stored: it would help guess a weak secret offline
+    assert b"<script>alert(1)</script>" not in page and b"&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert admin.get("/admin/events/99999").status_code == 404
+
+
+def test_replaying_one_failed_event_gets_it_processed(app, client, admin, monkeypatch):
+    _failing_meeting_started(client, app, monkeypatch)
+    monkeypatch.setitem(handlers.HANDLERS, "meeting.started", handlers.on_started)
+    page = admin.get("/admin/events?status=failed").data
+    event_id = int(re.search(rb'href="/admin/events/(\d+)"', page).group(1))
+    answer = _post(admin, f"/admin/events/{event_id}/replay")
+    assert answer.status_code == 302
+    run_jobs(app)
+    detail = admin.get(f"/admin/events/{event_id}").data
+    assert b'class="status-processed">processed' in detail
+
+
+def test_replaying_the_failed_events_a_filter_matches(app, client, admin, monkeypatch):
+    _failing_meeting_started(client, app, monkeypatch)
+    monkeypatch.setitem(handlers.HANDLERS, "meeting.started", handlers.on_started)
+    answer = _post(admin, "/admin/events/replay", type="meeting.started")
+    assert answer.status_code == 302 and "type=meeting.started" in answer.headers["Location"]
+    assert b"1 failed event(s) queued again, for 1 meeting(s)" in admin.get(answer.headers["Location"]).data
+    run_jobs(app)
+    assert b"No event matches" in admin.get("/admin/events?status=failed").data
+
+
+def test_the_overview_counts_the_inbox_and_the_queues(app, client, admin, monkeypatch):
+    _failing_meeting_started(client, app, monkeypatch)
+    page = admin.get("/admin/").data.decode()
+    assert 'href="/admin/events?status=failed">1</a>' in page
+    assert "<td>reconcile</td>" in page
