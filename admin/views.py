@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from admin import security
-from models import InboxEvent, OutboxItem, utcnow
+from admin import charts, security
+from models import Academy, InboxEvent, OutboxItem, ZoomConnection, utcnow
+from models.database import minute_of
 from service.inbox_admin import replay_events
 from service.services import services
 from workers.queues import QUEUE_NAMES, queue, request_reconcile
@@ -73,9 +74,30 @@ def logout():
 @security.login_required
 def overview():
     svc = services()
+    now = utcnow()
     with svc.unit_of_work() as uow:
         inbox = dict(uow.session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all())
         outbox = dict(uow.session.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status)).all())
+        minute = minute_of(uow.session, InboxEvent.received_at)
+        intake: dict[str, dict[str, int]] = {}
+        for event_type, key, n in uow.session.execute(
+            select(InboxEvent.event_type, minute, func.count())
+            .where(InboxEvent.received_at >= now - timedelta(hours=24))
+            .group_by(InboxEvent.event_type, minute)
+        ):
+            intake.setdefault(event_type, {})[key] = n
+        recent = uow.session.execute(
+            select(InboxEvent.received_at, InboxEvent.processed_at)
+            .where(InboxEvent.status == "processed", InboxEvent.processed_at >= now - timedelta(hours=1))
+            .order_by(InboxEvent.processed_at.desc())
+            .limit(LAG_SAMPLE)
+        ).all()
+        lags = [(processed - received).total_seconds() for received, processed in recent]
+        connections = uow.session.execute(
+            select(ZoomConnection, Academy.name).join(Academy, Academy.id == ZoomConnection.academy_id)
+        ).all()
+        health = [_health(connection, name, now) for connection, name in connections]
+    lag = {"p50": charts.percentile(lags, 0.5), "p95": charts.percentile(lags, 0.95), "n": len(lags)}
     try:
         queues = {
             name: {"queued": q.count, "failed": q.failed_job_registry.count}
@@ -84,7 +106,33 @@ def overview():
         }
     except RedisError:
         queues = None
-    return render_template("admin/overview.html", inbox=inbox, outbox=outbox, queues=queues)
+    return render_template(
+        "admin/overview.html",
+        inbox=inbox,
+        outbox=outbox,
+        queues=queues,
+        chart=charts.intake_chart(intake, now),
+        size=(charts.WIDTH, charts.HEIGHT),
+        lag=lag,
+        health=health,
+    )
+
+
+LAG_SAMPLE = 5000  # the latest processed events of the last hour that the lag percentiles are read from
+
+
+def _health(connection: ZoomConnection, academy: str, now: datetime) -> dict:
+    expires = connection.token_expires_at
+    return {
+        "academy": academy,
+        "kind": connection.kind,
+        "status": connection.status,
+        "account": connection.account_id,
+        "token": "valid" if expires and expires > now else "expired (renewed at the next call)" if expires else "none",
+        "token_expires_at": expires,
+        "last_error": connection.last_error,
+        "last_error_at": connection.last_error_at,
+    }
 
 
 # --- events ---------------------------------------------------------------------------------------------------

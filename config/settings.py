@@ -100,6 +100,8 @@ class Settings:
     # The session cookie only over HTTPS (set false for plain-HTTP development: `make run` does).
     admin_cookie_secure: bool = True
     admin_login_attempts: int = 10  # failed logins per client address per 15 minutes
+    # Bearer token of GET /metrics (Prometheus scrapes with it); unset, /metrics is off.
+    metrics_token: str = ""
 
     @property
     def admin_configured(self) -> bool:
@@ -150,6 +152,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         admin_password=env.get("ADMIN_PASSWORD", ""),
         admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", True),
         admin_login_attempts=_int(env, "ADMIN_LOGIN_ATTEMPTS", 10),
+        metrics_token=env.get("METRICS_TOKEN", ""),
     )
     values.update(overrides)
     return Settings(**values)

@@ -80,3 +80,12 @@ def insert_ignoring_duplicates(session: Session, model, values: dict | list[dict
         session.execute(stmt, values)  # executemany: batched by the driver, no giant VALUES to compile
         return None
     return session.execute(stmt.values(values).returning(model.id)).scalar_one_or_none()
+
+
+def minute_of(session: Session, column):
+    """The UTC minute of a timestamp column as 'YYYY-MM-DD HH:MM', in SQL (for per-minute counts)."""
+    from sqlalchemy import func
+
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M", column)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24:MI")

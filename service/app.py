@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     from admin import bp as admin_bp
     from service.api import bp as api_bp
     from service.cli import register_cli
+    from service.metrics_view import bp as metrics_bp
     from service.oauth_callback import bp as oauth_bp
     from webhook.views import bp as webhook_bp
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(api_bp)
     app.register_blueprint(oauth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(metrics_bp)
     register_cli(app)
 
     @app.get("/healthz")

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from models import Academy, InboxEvent, ZoomConnection, utcnow
-from service import lms_rules
+from service import lms_rules, metrics
 from service.errors import Conflict, Invalid, NotFound, ServiceError, Unavailable
 from service.services import Services
 from service.token_box import TokenBox, TokenBoxError
@@ -363,4 +363,11 @@ def zoom_client(svc: Services, connection: ZoomConnection) -> ZoomClient:
         connection.account_id or "",
         limiter=limiter,
         timeout=(settings.zoom_connect_timeout, settings.zoom_read_timeout),
+        observe=lambda status, category, limited: _observe_call(svc, status, category, limited),
     )
+
+
+def _observe_call(svc: Services, status: int, category: str, limited: bool) -> None:
+    metrics.count(svc.redis, "zoomsync_zoom_calls", status=status, category=category)
+    if limited:
+        metrics.count(svc.redis, "zoomsync_zoom_rate_limited", category=category)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from redis.exceptions import LockError, RedisError
 
 from models import ZoomConnection, utcnow
+from service import metrics
 from service.services import Services
 from service.token_box import TokenBox
 from zoomapi.errors import ZoomUnavailable
@@ -105,6 +106,7 @@ def access_token(svc: Services, connection_id: int, refused: str | None = None) 
         try:
             tokens = _new_tokens(svc, connection, box)
         except OAuthRefused as exc:
+            metrics.count(svc.redis, "zoomsync_token_refreshes", outcome="refused")
             reason = f"Zoom refused to renew the token ({exc.error}: {exc.reason}); reconnect"
             with svc.unit_of_work() as uow:
                 stored = uow.session.get(ZoomConnection, connection_id)
@@ -119,6 +121,7 @@ def access_token(svc: Services, connection_id: int, refused: str | None = None) 
             store_tokens(box, stored, tokens)
             stored.status = "connected"
             uow.commit()
+        metrics.count(svc.redis, "zoomsync_token_refreshes", outcome="renewed")
         return tokens.access_token
 
 

@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from service import metrics
 from service.services import services
 from webhook import signature
 from webhook.envelope import URL_VALIDATION, MalformedBody, read_envelope
@@ -31,16 +32,21 @@ def _error(status: int, message: str):
     return jsonify(error=message), status
 
 
+def _rejected(svc, status: int, reason: str, message: str):
+    metrics.count(svc.redis, "zoomsync_webhook_rejected", reason=reason)
+    return _error(status, message)
+
+
 @bp.post("/webhooks/zoom")
 def zoom_webhook():
     svc = services()
     settings = svc.settings
     length = request.content_length
     if length is not None and length > settings.webhook_max_body_bytes:
-        return _error(413, "body larger than 1 MiB")
+        return _rejected(svc, 413, "too_large", "body larger than 1 MiB")
     raw_body = request.stream.read(settings.webhook_max_body_bytes + 1)
     if len(raw_body) > settings.webhook_max_body_bytes:
-        return _error(413, "body larger than 1 MiB")
+        return _rejected(svc, 413, "too_large", "body larger than 1 MiB")
 
     try:
         verified = signature.verify(
@@ -53,12 +59,12 @@ def zoom_webhook():
             max_future=settings.webhook_max_future_seconds,
         )
     except signature.SignatureError as exc:
-        return _error(401, f"invalid Zoom signature: {exc}")
+        return _rejected(svc, 401, "signature", f"invalid Zoom signature: {exc}")
 
     try:
         envelope = read_envelope(raw_body)
     except MalformedBody as exc:
-        return _error(400, str(exc))
+        return _rejected(svc, 400, "malformed", str(exc))
 
     if envelope.event_type == URL_VALIDATION:
         plain = envelope.body["payload"].get("plainToken")
@@ -72,7 +78,9 @@ def zoom_webhook():
             stored = store_event(uow, envelope, raw_body, headers)
     except SQLAlchemyError:
         log.exception("inbox unavailable; answering 503 so Zoom retries")
-        return _error(503, "event store unavailable, retry later")
+        return _rejected(svc, 503, "store_unavailable", "event store unavailable, retry later")
+    outcome = stored.status if stored.created else "duplicate"
+    metrics.count(svc.redis, "zoomsync_webhook_events", event_type=envelope.event_type, outcome=outcome)
 
     if stored.created and stored.status == "pending":
         try:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import InboxEvent, MeetingInstance, ParticipantEvent, Training, utcnow
 from models.database import chunks, insert_ignoring_duplicates, lock_meeting
+from service import metrics
 from webhook.schemas import parse_meeting_event
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
@@ -35,6 +36,7 @@ class BatchOutcome:
     counts: Counter
     retry_ids: tuple[int, ...] = ()
     push_training: int | None = None  # Zoom holds an older value: push after the commit
+    received: tuple[datetime, ...] = ()  # when the events applied arrived: receipt-to-reconciled latency
 
 
 def reconcile_meeting(meeting_id: int) -> dict[str, int]:
@@ -52,6 +54,8 @@ def reconcile_meeting(meeting_id: int) -> dict[str, int]:
                 lock_meeting(uow.session, meeting_id)
                 outcome = reconcile_batch(uow.session, meeting_id, svc.settings, skip=tried)
                 uow.commit()
+            committed = utcnow()
+            metrics.observe_latencies(svc.redis, ((committed - at).total_seconds() for at in outcome.received))
         except Exception as exc:
             # The batch as a whole failed (after its per-event savepoints): charge every event
             # of it an attempt, in a transaction of its own, so none can block the meeting forever.
@@ -86,6 +90,7 @@ class _Row:
     event_ts: int | None
     raw_body: bytes
     attempts: int
+    received_at: datetime
 
 
 def _pending(session: Session, meeting_id: int, limit: int, skip: set[int]) -> list[_Row]:
@@ -97,6 +102,7 @@ def _pending(session: Session, meeting_id: int, limit: int, skip: set[int]) -> l
             InboxEvent.event_ts,
             InboxEvent.raw_body,
             InboxEvent.attempts,
+            InboxEvent.received_at,
         )
         .where(InboxEvent.meeting_id == meeting_id, InboxEvent.status == "pending")
         .order_by(func.coalesce(InboxEvent.event_ts, 0), InboxEvent.id)
@@ -113,12 +119,14 @@ class _Outcomes:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.processed: list[int] = []
+        self.received: list[datetime] = []  # of the processed ones: their latency is measured at the commit
         self.errors: list[dict] = []  # one UPDATE per failed event: they are few
         self.retry_ids: list[int] = []
         self.counts: Counter = Counter()
 
     def ok(self, row: _Row) -> None:
         self.processed.append(row.id)
+        self.received.append(row.received_at)
         self.counts["processed"] += 1
 
     def fail(self, row: _Row, exc: Exception, *, permanent: bool) -> None:
@@ -228,7 +236,13 @@ def reconcile_batch(
     if report_due:
         # Due a while after the meeting's (latest) end, whenever its events were applied.
         schedule_report_pull(session, training.id, training.actual_end or now, settings.report_delays[0])
-    return BatchOutcome(len(rows), outcomes.counts, tuple(outcomes.retry_ids), training.id if push_due else None)
+    return BatchOutcome(
+        len(rows),
+        outcomes.counts,
+        tuple(outcomes.retry_ids),
+        training.id if push_due else None,
+        tuple(outcomes.received),
+    )
 
 
 def charge_batch(session: Session, meeting_id: int, settings: Settings, skip: set[int], exc: Exception) -> None:

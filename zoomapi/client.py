@@ -59,6 +59,7 @@ class ZoomClient:
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 20.0),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        observe: Callable[[int, str, bool], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -67,6 +68,8 @@ class ZoomClient:
         self.session = session or requests.Session()
         self.timeout = timeout
         self.clock = clock
+        # Told of every answer: (HTTP status or 0 for none, rate-limit category, rate-limited?): for metrics.
+        self.observe = observe or (lambda status, category, limited: None)
         # The last X-RateLimit-* headers Zoom sent, for the health of the connection.
         self.rate_headers: dict[str, str] = {}
 
@@ -95,13 +98,16 @@ class ZoomClient:
                     method, url, json=json, params=query, headers=headers, timeout=self.timeout, allow_redirects=False
                 )
             except requests.RequestException as exc:  # timeouts, refused and dropped connections
+                self.observe(0, category, False)
                 raise ZoomUnavailable(None, None, f"{type(exc).__name__}: {exc}") from exc
             self.rate_headers = {
                 k.lower(): v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")
             }
             if response.status_code < 300:
+                self.observe(response.status_code, category, False)
                 return _json(response)
             error = classify(response.status_code, _json(response), dict(response.headers), self.clock())
+            self.observe(response.status_code, category, isinstance(error, ZoomRateLimited))
             if spends_host and (
                 isinstance(error, ZoomUnauthorized) or (isinstance(error, ZoomRateLimited) and not error.daily)
             ):

@@ -209,3 +209,17 @@ def test_the_overview_counts_the_inbox_and_the_queues(app, client, admin, monkey
     page = admin.get("/admin/").data.decode()
     assert 'href="/admin/events?status=failed">1</a>' in page
     assert "<td>reconcile</td>" in page
+
+
+def test_the_overview_charts_todays_intake_and_the_processing_lag(app, client, admin):
+    Lms(client).training()
+    for name in ("meeting.started", "meeting.participant_joined", "meeting.participant_left"):
+        assert deliver(client, fixture(name)).status_code == 200
+    run_jobs(app)
+    page = admin.get("/admin/").data.decode()
+    assert page.count('<polyline class="series') == 3
+    assert "meeting.participant_joined: 1" in page and "meeting.started: 1" in page
+    lag = re.search(r"Processing lag.*?</p>", page, re.S)
+    assert lag, page
+    assert "3 processed event(s)" in lag.group(0) and "p50" in lag.group(0), lag.group(0)
+    assert "No academy is connected to Zoom." in page

@@ -118,3 +118,9 @@ def test_a_trainings_timeline_shows_both_sides_echoes_and_attendance(app, client
     assert "Not matched to an LMS user" in page and "Guest" in page
     assert admin.get("/admin/trainings/99999").status_code == 404
     assert admin.get("/admin/trainings?sync=bogus").status_code == 400
+
+
+def test_the_overview_shows_each_connections_health(client, academy, admin):
+    page = admin.get("/admin/").data.decode()
+    assert "<td>Pushing</td><td>server_to_server</td>" in page
+    assert "valid (until" in page and "No academy is connected to Zoom." not in page

@@ -494,3 +494,34 @@ def test_a_refused_registration_fails_that_person_not_the_training(app, client, 
     assert item["zoom"]["sync_state"] == "error"
     assert zoom_meeting(zoom, shown["zoom"]["meeting_id"])["duration"] == 45  # the update still went
     assert ("create", "sent") in outbox(svc, shown["id"]) and ("update", "sent") in outbox(svc, shown["id"])
+
+
+def test_calls_to_zoom_and_its_429s_are_counted_for_metrics(app, client, academy, zoom, svc):
+    from dataclasses import replace as replace_settings
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    svc.settings = replace_settings(svc.settings, metrics_token="scrape")
+    shown = synced_training(app, client, academy)
+    zoom.control.call("POST", "/tokens/expire")  # the next call is refused: one refresh, one retry
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 70}, headers=academy["headers"])
+    run_jobs(app)
+    assert zoom.control.meeting(shown["zoom"]["meeting_id"])["duration"] == 70
+    zoom.control.fault(kind="status", status=429, count=1, path="/v2/meetings/", method="PATCH")
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 80}, headers=academy["headers"])
+    run_jobs(app)  # 429: the push waits for Zoom's Retry-After
+    text = client.get("/metrics", headers={"Authorization": "Bearer scrape"}).data.decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    created = [
+        v
+        for (name, labels), v in samples.items()
+        if name == "zoomsync_zoom_calls_total" and ("status", "201") in labels
+    ]
+    assert created and created[0] >= 1
+    limited = [v for (name, _), v in samples.items() if name == "zoomsync_zoom_rate_limited_total"]
+    assert sum(limited) == 1
+    assert samples[("zoomsync_token_refreshes_total", (("outcome", "renewed"),))] >= 1
