@@ -102,6 +102,7 @@ class Settings:
     admin_login_attempts: int = 10  # failed logins per client address per 15 minutes
     # Bearer token of GET /metrics (Prometheus scrapes with it); unset, /metrics is off.
     metrics_token: str = ""
+    log_format: str = "json"  # or "text" (`make run`)
 
     @property
     def admin_configured(self) -> bool:
@@ -153,6 +154,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", True),
         admin_login_attempts=_int(env, "ADMIN_LOGIN_ATTEMPTS", 10),
         metrics_token=env.get("METRICS_TOKEN", ""),
+        log_format=(env.get("LOG_FORMAT") or "json").strip().lower(),
     )
     values.update(overrides)
     return Settings(**values)

@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify, request
 from redis import Redis
 from sqlalchemy import Engine
 
 from config import Settings, load_settings
 from models.database import make_engine, make_session_factory
+from service import logs
 from service.broker import connect_redis
 from service.services import EXTENSION_KEY, Services
+
+request_log = logging.getLogger("zoomsync.request")
+
+
+def _log_requests(app: Flask) -> None:
+    """One line per request: what it was, how it ended, how long it took, and the event it carried."""
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _line(response):
+        extra = {
+            "method": request.method,
+            "path": request.path,  # never the query string: it may carry a code or a token
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+            "zoom_tracking_id": request.headers.get("x-zm-trackingid"),
+            "event_type": g.get("event_type"),
+            "meeting_id": g.get("meeting_id"),
+            "inbox_id": g.get("inbox_id"),
+        }
+        request_log.info("%s %s %s", request.method, request.path, response.status_code, extra=extra)
+        return response
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None, redis: Redis | None = None) -> Flask:
@@ -35,7 +62,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         session_factory=make_session_factory(engine),
         redis=redis if redis is not None else connect_redis(settings),
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
+    _log_requests(app)
 
     from admin import bp as admin_bp
     from service.api import bp as api_bp

@@ -60,6 +60,7 @@ def service_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("API_TOKEN", "dev-api-token-" + secrets.token_hex(4))
     env.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
     env.setdefault("ADMIN_COOKIE_SECURE", "false")  # plain HTTP on localhost
+    env.setdefault("LOG_FORMAT", "text")  # a person reads these
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     settings = load_settings(env)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -79,6 +79,7 @@ def zoom_webhook():
     except SQLAlchemyError:
         log.exception("inbox unavailable; answering 503 so Zoom retries")
         return _rejected(svc, 503, "store_unavailable", "event store unavailable, retry later")
+    g.event_type, g.meeting_id, g.inbox_id = envelope.event_type, envelope.meeting_id, stored.inbox_id
     outcome = stored.status if stored.created else "duplicate"
     metrics.count(svc.redis, "zoomsync_webhook_events", event_type=envelope.event_type, outcome=outcome)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import time
 
 from flask import Flask
 from rq import Worker
@@ -30,12 +32,34 @@ def _job_app() -> Flask:
     return _app
 
 
+job_log = logging.getLogger("zoomsync.job")
+
+
 class AppContextJob(Job):
-    """Runs the job function inside the Flask app context, as flask-rq does."""
+    """Runs the job function inside the Flask app context, as flask-rq does; one log line per run."""
 
     def perform(self):
+        started = time.perf_counter()
+        extra = {"job_id": self.id, "job": self.func_name, "meeting_id": _meeting_of(self)}
         with _job_app().app_context():
-            return super().perform()
+            try:
+                result = super().perform()
+            except Exception:
+                extra |= {"outcome": "error", "duration_ms": _ms_since(started)}
+                job_log.exception("job %s failed", self.func_name, extra=extra)
+                raise
+        extra |= {"outcome": "ok", "duration_ms": _ms_since(started)}
+        job_log.info("job %s done", self.func_name, extra=extra)
+        return result
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _meeting_of(job: Job) -> int | None:
+    """Jobs take ids only; a reconcile job's one argument is its meeting."""
+    return job.args[0] if job.func_name.endswith("reconcile_meeting") and job.args else None
 
 
 def _run_cron(app: Flask) -> None:
