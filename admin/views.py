@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from admin import charts, security
-from models import Academy, InboxEvent, OutboxItem, ZoomConnection, utcnow
+from models import Academy, InboxAttempt, InboxEvent, OutboxItem, ZoomConnection, utcnow
 from models.database import minute_of
 from service.inbox_admin import replay_events
 from service.services import services
@@ -215,7 +215,12 @@ def event(event_id: int):
     with services().unit_of_work() as uow:
         row = get_or_404(uow, InboxEvent, event_id)
         body = _pretty(row.raw_body)
-        return render_template("admin/event.html", event=row, body=body, headers=row.headers or {})
+        tries = list(
+            uow.session.scalars(
+                select(InboxAttempt).where(InboxAttempt.inbox_id == event_id).order_by(InboxAttempt.id).limit(100)
+            )
+        )
+        return render_template("admin/event.html", event=row, body=body, headers=row.headers or {}, tries=tries)
 
 
 def _pretty(raw: bytes) -> str:

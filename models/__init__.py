@@ -2,7 +2,7 @@
 
 from models.attendance import Attendance, AttendanceAssignment, MeetingInstance, ParticipantEvent
 from models.base import Base, utcnow
-from models.inbox import InboxEvent
+from models.inbox import InboxAttempt, InboxEvent
 from models.lms import (
     MEETING_TYPES,
     THEME_MAX_LENGTH,
@@ -27,6 +27,7 @@ __all__ = [
     "FieldChange",
     "CONNECTION_KINDS",
     "CONNECTION_STATUSES",
+    "InboxAttempt",
     "InboxEvent",
     "MEETING_TYPES",
     "MeetingInstance",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UTCDateTime, utcnow
@@ -36,3 +36,20 @@ class InboxEvent(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # After a failed attempt: when the retry is due (the sweeper leaves it to RQ's retry until then).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboxAttempt(Base):
+    """One failed try at applying an event, with its error: the admin's history of that event.
+
+    Successes are not rows (an event's `processed_at` says when): a 10,000-person
+    webinar must not double its writes.
+    """
+
+    __tablename__ = "inbox_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inbox_events.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # 1 for the first try
+    error: Mapped[str] = mapped_column(Text)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)  # the event was marked failed by this try
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

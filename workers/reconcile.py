@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import InboxEvent, MeetingInstance, ParticipantEvent, Training, utcnow
+from models import InboxAttempt, InboxEvent, MeetingInstance, ParticipantEvent, Training, utcnow
 from models.database import chunks, insert_ignoring_duplicates, lock_meeting
 from service import metrics
 from webhook.schemas import parse_meeting_event
@@ -153,6 +153,20 @@ class _Outcomes:
                 .where(InboxEvent.id.in_(chunk))
                 .values(status="processed", processed_at=now, last_error=None, next_attempt_at=None)
                 .execution_options(synchronize_session=False)
+            )
+        if self.errors:
+            session.execute(
+                insert(InboxAttempt),
+                [
+                    dict(
+                        inbox_id=e["event_id"],
+                        attempt=e["attempts"],
+                        error=e["last_error"],
+                        final=e["status"] == "failed",
+                        attempted_at=now,
+                    )
+                    for e in self.errors
+                ],
             )
         for error in self.errors:
             session.execute(

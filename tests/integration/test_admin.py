@@ -189,9 +189,12 @@ def test_replaying_one_failed_event_gets_it_processed(app, client, admin, monkey
     event_id = int(re.search(rb'href="/admin/events/(\d+)"', page).group(1))
     answer = _post(admin, f"/admin/events/{event_id}/replay")
     assert answer.status_code == 302
+    failed_detail = admin.get(f"/admin/events/{event_id}").data.decode()
+    assert "<td>RuntimeError: database hiccup</td><td>gave up: failed</td>" in failed_detail
     run_jobs(app)
     detail = admin.get(f"/admin/events/{event_id}").data
     assert b'class="status-processed">processed' in detail
+    assert b"gave up: failed" in detail  # the history stays
 
 
 def test_replaying_the_failed_events_a_filter_matches(app, client, admin, monkeypatch):

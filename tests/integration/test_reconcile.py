@@ -18,7 +18,7 @@ import pytest
 from rq.job import Job, JobStatus
 from sqlalchemy import select, text
 
-from models import InboxEvent, Registrant, Training
+from models import InboxAttempt, InboxEvent, Registrant, Training
 from service.services import EXTENSION_KEY
 from tests.helpers import AUTH, acting, deliver, fixture, run_jobs
 from workers import handlers, reconcile
@@ -946,6 +946,10 @@ def test_transient_error_is_retried_and_ends_failed_after_max_attempts(client, a
     assert rows["meeting.participant_left"].status == "processed"
     assert lms.get(training_id)["status"] == "not_started"
     assert lms.item(training_id, ada)["attended_seconds"] == 2400
+    # Every try is kept with its error, for the admin's history of the event; successes are not rows.
+    with session_factory() as session:
+        tries = session.execute(select(InboxAttempt.inbox_id, InboxAttempt.attempt, InboxAttempt.final)).all()
+    assert tries == [(rows["meeting.started"].id, n, n == max_attempts) for n in range(1, max_attempts + 1)]
 
 
 def test_transient_error_costs_one_attempt_per_job_run_even_when_the_meeting_needs_several_batches(
