@@ -103,6 +103,8 @@ class Settings:
     # Bearer token of GET /metrics (Prometheus scrapes with it); unset, /metrics is off.
     metrics_token: str = ""
     log_format: str = "json"  # or "text" (`make run`)
+    # Reverse proxies in front of the service whose X-Forwarded-For/-Proto to trust (0: none; e.g. 1 behind one).
+    proxy_hops: int = 0
 
     @property
     def admin_configured(self) -> bool:
@@ -155,6 +157,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         admin_login_attempts=_int(env, "ADMIN_LOGIN_ATTEMPTS", 10),
         metrics_token=env.get("METRICS_TOKEN", ""),
         log_format=(env.get("LOG_FORMAT") or "json").strip().lower(),
+        proxy_hops=_int(env, "PROXY_HOPS", 0),
     )
     values.update(overrides)
     return Settings(**values)

@@ -8,6 +8,7 @@ import time
 from flask import Flask, g, jsonify, request
 from redis import Redis
 from sqlalchemy import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings, load_settings
 from models.database import make_engine, make_session_factory
@@ -63,6 +64,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         redis=redis if redis is not None else connect_redis(settings),
     )
     logs.configure(settings.log_format)
+    if settings.proxy_hops:
+        # The client's own address and scheme, as the proxies we run behind saw them: the admin login
+        # limit counts clients, not the proxy. Only as many hops as configured are believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     _log_requests(app)
 
     from admin import bp as admin_bp

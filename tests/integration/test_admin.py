@@ -94,6 +94,30 @@ def test_failed_logins_are_limited_per_address_and_then_even_the_right_password_
     assert client.get("/admin/").status_code == 302
 
 
+def test_behind_a_trusted_proxy_failed_logins_are_counted_per_client_not_per_proxy(backend, settings):
+    engine, redis = backend
+    app = create_app(replace(settings, proxy_hops=1, admin_login_attempts=2), engine=engine, redis=redis)
+    attacker, colleague = app.test_client(), app.test_client()
+    for _ in range(2):
+        token = _token(attacker.get("/admin/login").data)
+        data = {"csrf_token": token, "username": USERNAME, "password": "guess"}
+        assert attacker.post("/admin/login", data=data, headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
+    token = _token(colleague.get("/admin/login").data)
+    data = {"csrf_token": token, "username": USERNAME, "password": PASSWORD}
+    assert colleague.post("/admin/login", data=data, headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 302
+    token = _token(attacker.get("/admin/login").data)
+    data = {"csrf_token": token, "username": USERNAME, "password": PASSWORD}
+    assert attacker.post("/admin/login", data=data, headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 429
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_changes_nothing(client, settings):
+    for n in range(settings.admin_login_attempts):
+        token = _token(client.get("/admin/login").data)
+        data = {"csrf_token": token, "username": USERNAME, "password": "guess"}
+        client.post("/admin/login", data=data, headers={"X-Forwarded-For": f"192.0.2.{n}"})
+    assert _login(client).status_code == 429
+
+
 def test_logging_out_ends_the_session(admin):
     token = _token(admin.get("/admin/").data)
     assert admin.post("/admin/logout", data={"csrf_token": token}).status_code == 302
