@@ -10,11 +10,12 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from admin import charts, security
-from models import Academy, InboxAttempt, InboxEvent, OutboxItem, ZoomConnection, utcnow
+from models import Academy, InboxAttempt, InboxEvent, ZoomConnection, utcnow
 from models.database import minute_of
+from service import health
 from service.inbox_admin import replay_events
 from service.services import services
-from workers.queues import QUEUE_NAMES, queue, request_reconcile
+from workers.queues import request_reconcile
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
 
@@ -76,8 +77,7 @@ def overview():
     svc = services()
     now = utcnow()
     with svc.unit_of_work() as uow:
-        inbox = dict(uow.session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all())
-        outbox = dict(uow.session.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status)).all())
+        inbox, outbox = health.inbox_by_status(uow), health.outbox_by_status(uow)
         minute = minute_of(uow.session, InboxEvent.received_at)
         intake: dict[str, dict[str, int]] = {}
         for event_type, key, n in uow.session.execute(
@@ -96,14 +96,10 @@ def overview():
         connections = uow.session.execute(
             select(ZoomConnection, Academy.name).join(Academy, Academy.id == ZoomConnection.academy_id)
         ).all()
-        health = [_health(connection, name, now) for connection, name in connections]
+        states = [_health(connection, name, now) for connection, name in connections]
     lag = {"p50": charts.percentile(lags, 0.5), "p95": charts.percentile(lags, 0.95), "n": len(lags)}
     try:
-        queues = {
-            name: {"queued": q.count, "failed": q.failed_job_registry.count}
-            for name in QUEUE_NAMES
-            for q in [queue(svc.redis, name)]
-        }
+        queues = health.queue_depths(svc.redis)
     except RedisError:
         queues = None
     return render_template(
@@ -114,7 +110,7 @@ def overview():
         chart=charts.intake_chart(intake, now),
         size=(charts.WIDTH, charts.HEIGHT),
         lag=lag,
-        health=health,
+        health=states,
     )
 
 

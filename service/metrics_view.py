@@ -6,12 +6,9 @@ import hmac
 
 from flask import Blueprint, Response, jsonify, request
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
 
-from models import InboxEvent, OutboxItem
-from service import metrics
+from service import health, metrics
 from service.services import services
-from workers.queues import QUEUE_NAMES, queue
 
 bp = Blueprint("metrics", __name__)
 
@@ -26,16 +23,19 @@ def prometheus():
     if not hmac.compare_digest(sent.encode(), token.encode()):
         return jsonify(error="a bearer token is required"), 401, {"WWW-Authenticate": "Bearer"}
     with svc.unit_of_work() as uow:
-        inbox = dict(uow.session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all())
-        outbox = dict(uow.session.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status)).all())
+        inbox, outbox = health.inbox_by_status(uow), health.outbox_by_status(uow)
     try:
-        queues = {name: queue(svc.redis, name) for name in QUEUE_NAMES}
+        depths = health.queue_depths(svc.redis)
         gauges = {
-            "zoomsync_queue_depth": ("Jobs waiting in each RQ queue", "queue", {n: q.count for n, q in queues.items()}),
+            "zoomsync_queue_depth": (
+                "Jobs waiting in each RQ queue",
+                "queue",
+                {n: d.waiting for n, d in depths.items()},
+            ),
             "zoomsync_queue_failed_jobs": (
                 "Jobs in each queue's failed registry",
                 "queue",
-                {n: q.failed_job_registry.count for n, q in queues.items()},
+                {n: d.failed for n, d in depths.items()},
             ),
             "zoomsync_inbox_events": ("Webhook inbox rows by status", "status", inbox),
             "zoomsync_outbox_items": ("Pushes to Zoom by status", "status", outbox),
