@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -110,3 +112,28 @@ def zoom_env(zoom) -> dict[str, str]:
 def sim_bodies(zoom, since: int = 0) -> list[dict[str, Any]]:
     """The webhook bodies the simulator produced (whether or not anything received them)."""
     return [json.loads(m.body) for m in list(zoom.sim.dispatcher.messages) if m.id > since]
+
+
+def free_port() -> int:
+    """A local port nothing listens on now (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def csrf_token(page: bytes) -> str:
+    """The CSRF token an admin page's form carries."""
+    found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1).decode()
+
+
+def metric_samples(text: str) -> dict[tuple[str, tuple], float]:
+    """Prometheus text as {(sample name, sorted labels): value}, read by prometheus-client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from sqlalchemy import text
 from models.database import make_engine
 from service.broker import stop_embedded_redis
 from service.local_run import procfile
+from tests.helpers import free_port
 from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import serve_in_thread
 
@@ -32,12 +32,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MEETING = 85212345678
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fresh_postgres_database(base_url: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from models import InboxEvent
 from service.app import create_app
-from tests.helpers import deliver, fixture, run_jobs
+from tests.helpers import csrf_token, deliver, fixture, run_jobs
 from tests.integration.test_reconcile import Lms
 from workers import handlers
 
@@ -27,14 +27,8 @@ def settings(settings):
     return replace(settings, admin_username=USERNAME, admin_password=PASSWORD, admin_cookie_secure=False)
 
 
-def _token(page: bytes) -> str:
-    found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-    assert found, page[:500]
-    return found.group(1).decode()
-
-
 def _login(client, username: str = USERNAME, password: str = PASSWORD, next_page: str = ""):
-    token = _token(client.get("/admin/login").data)
+    token = csrf_token(client.get("/admin/login").data)
     return client.post(
         "/admin/login", data={"csrf_token": token, "username": username, "password": password, "next": next_page}
     )
@@ -47,7 +41,7 @@ def admin(client):
 
 
 def _post(client, path: str, **data):
-    token = _token(client.get("/admin/events").data)
+    token = csrf_token(client.get("/admin/events").data)
     return client.post(path, data={"csrf_token": token, **data})
 
 
@@ -62,7 +56,7 @@ def test_every_page_sends_a_stranger_to_the_login(client, path):
 
 @pytest.mark.parametrize("path", GUARDED_POSTS)
 def test_no_action_runs_without_a_session(client, path):
-    token = _token(client.get("/admin/login").data)  # even with a valid CSRF token of an anonymous session
+    token = csrf_token(client.get("/admin/login").data)  # even with a valid CSRF token of an anonymous session
     answer = client.post(path, data={"csrf_token": token})
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/admin/login")
 
@@ -99,27 +93,27 @@ def test_behind_a_trusted_proxy_failed_logins_are_counted_per_client_not_per_pro
     app = create_app(replace(settings, proxy_hops=1, admin_login_attempts=2), engine=engine, redis=redis)
     attacker, colleague = app.test_client(), app.test_client()
     for _ in range(2):
-        token = _token(attacker.get("/admin/login").data)
+        token = csrf_token(attacker.get("/admin/login").data)
         data = {"csrf_token": token, "username": USERNAME, "password": "guess"}
         assert attacker.post("/admin/login", data=data, headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
-    token = _token(colleague.get("/admin/login").data)
+    token = csrf_token(colleague.get("/admin/login").data)
     data = {"csrf_token": token, "username": USERNAME, "password": PASSWORD}
     assert colleague.post("/admin/login", data=data, headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 302
-    token = _token(attacker.get("/admin/login").data)
+    token = csrf_token(attacker.get("/admin/login").data)
     data = {"csrf_token": token, "username": USERNAME, "password": PASSWORD}
     assert attacker.post("/admin/login", data=data, headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 429
 
 
 def test_without_trusted_proxies_a_forged_forwarded_for_changes_nothing(client, settings):
     for n in range(settings.admin_login_attempts):
-        token = _token(client.get("/admin/login").data)
+        token = csrf_token(client.get("/admin/login").data)
         data = {"csrf_token": token, "username": USERNAME, "password": "guess"}
         client.post("/admin/login", data=data, headers={"X-Forwarded-For": f"192.0.2.{n}"})
     assert _login(client).status_code == 429
 
 
 def test_logging_out_ends_the_session(admin):
-    token = _token(admin.get("/admin/").data)
+    token = csrf_token(admin.get("/admin/").data)
     assert admin.post("/admin/logout", data={"csrf_token": token}).status_code == 302
     assert admin.get("/admin/").status_code == 302
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import deliver, fixture, raw, run_jobs, signed_headers
+from tests.helpers import deliver, fixture, metric_samples, raw, run_jobs, signed_headers
 from tests.integration.test_reconcile import Lms
 
 TOKEN = "scrape-me"
@@ -21,11 +20,7 @@ def settings(settings):
 def scrape(client) -> dict[tuple[str, tuple], float]:
     answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.mimetype == "text/plain"
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(answer.data.decode())
-        for sample in family.samples
-    }
+    return metric_samples(answer.data.decode())
 
 
 def test_metrics_need_the_token(client):

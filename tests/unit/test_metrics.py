@@ -7,15 +7,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from service import metrics
+from tests.helpers import metric_samples
 
 
 def _samples(redis, gauges=None) -> dict[tuple[str, tuple], float]:
-    text = metrics.exposition(redis, gauges or {}).decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+    return metric_samples(metrics.exposition(redis, gauges or {}).decode())
 
 
 def test_counters_add_up_by_label():

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.helpers import AUTH, STAFF, deliver, run_jobs, sim_bodies
+from tests.helpers import AUTH, STAFF, csrf_token, deliver, run_jobs, sim_bodies
 from tests.integration.outbound.support import new_training, outbox, synced_training, training
 
 USERNAME, PASSWORD = "ops", "a long enough admin password"
@@ -18,20 +18,16 @@ def settings(settings):
     return replace(settings, admin_username=USERNAME, admin_password=PASSWORD, admin_cookie_secure=False)
 
 
-def _token(page: bytes) -> str:
-    return re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
-
-
 @pytest.fixture
 def admin(client):
-    token = _token(client.get("/admin/login").data)
+    token = csrf_token(client.get("/admin/login").data)
     answer = client.post("/admin/login", data={"csrf_token": token, "username": USERNAME, "password": PASSWORD})
     assert answer.status_code == 302
     return client
 
 
 def _post(admin, path: str, rows: list[int]):
-    token = _token(admin.get("/admin/outbound").data)
+    token = csrf_token(admin.get("/admin/outbound").data)
     return admin.post(path, data={"csrf_token": token, "row": [str(r) for r in rows]})
 
 
@@ -89,8 +85,8 @@ def test_retry_now_sends_a_push_that_was_waiting_for_zoom(app, client, academy, 
     assert _row_ids(admin.get("/admin/outbound").data) == []
 
 
-def test_retry_and_cancel_need_a_chosen_push_and_the_csrf_token(admin):
-    token = _token(admin.get("/admin/outbound").data)
+def test_retry_and_cancel_need_a_chosen_push_and_the_csrfcsrf_token(admin):
+    token = csrf_token(admin.get("/admin/outbound").data)
     assert admin.post("/admin/outbound/retry", data={"csrf_token": token}).status_code == 400
     assert admin.post("/admin/outbound/cancel", data={"row": "1"}).status_code == 400
 

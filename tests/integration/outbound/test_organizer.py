@@ -5,7 +5,6 @@ Against the simulator over HTTP, on both stacks; email through a real SMTP serve
 
 from __future__ import annotations
 
-import socket
 from dataclasses import replace
 from email import message_from_bytes
 from email.policy import default
@@ -15,7 +14,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from models import Notification
-from tests.helpers import AUTH, STAFF, acting, deliver, run_jobs, sim_bodies
+from tests.helpers import AUTH, STAFF, acting, deliver, free_port, run_jobs, sim_bodies
 from tests.integration.outbound.support import new_training, outbox, synced_training, training, zoom_meeting
 from workers.notify import MAX_ATTEMPTS, _claim, send_notifications
 
@@ -154,16 +153,10 @@ class _Inbox:
 @pytest.fixture
 def smtp_server():
     handler = _Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller, handler
     controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -207,7 +200,7 @@ def _due_now(svc) -> None:
 
 
 def test_an_smtp_outage_delays_notifications_with_backoff_until_the_server_is_back(app, client, academy, email_on):
-    port = _free_port()
+    port = free_port()
     email_on.settings = replace(email_on.settings, smtp_port=port)  # nobody listens there yet
     new_training(client, academy)
     run_jobs(app)
@@ -231,7 +224,7 @@ def test_an_smtp_outage_delays_notifications_with_backoff_until_the_server_is_ba
 
 
 def test_after_the_last_try_a_notification_is_failed(app, client, academy, email_on):
-    email_on.settings = replace(email_on.settings, smtp_port=_free_port())
+    email_on.settings = replace(email_on.settings, smtp_port=free_port())
     new_training(client, academy)
     with app.app_context():
         for _ in range(MAX_ATTEMPTS):
@@ -334,7 +327,7 @@ def test_naming_the_same_organizer_again_retries_a_refused_handover(app, client,
 
 def test_a_message_the_server_cannot_take_fails_alone(app, client, academy, email_on):
     inbox = _Inbox()
-    ascii_only = Controller(inbox, hostname="127.0.0.1", port=_free_port(), enable_SMTPUTF8=False)
+    ascii_only = Controller(inbox, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
     ascii_only.start()
     email_on.settings = replace(email_on.settings, smtp_port=ascii_only.port)
     body = STAFF | {"email": "josé@example.org", "name": "José"}  # this server offers no SMTPUTF8

@@ -18,7 +18,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, text
 
 from models import OutboxItem, Registrant
-from tests.helpers import AUTH, STAFF, run_jobs
+from tests.helpers import AUTH, STAFF, metric_samples, run_jobs
 from tests.integration.outbound.support import (
     due_now,
     learner,
@@ -499,8 +499,6 @@ def test_a_refused_registration_fails_that_person_not_the_training(app, client, 
 def test_calls_to_zoom_and_its_429s_are_counted_for_metrics(app, client, academy, zoom, svc):
     from dataclasses import replace as replace_settings
 
-    from prometheus_client.parser import text_string_to_metric_families
-
     svc.settings = replace_settings(svc.settings, metrics_token="scrape")
     shown = synced_training(app, client, academy)
     zoom.control.call("POST", "/tokens/expire")  # the next call is refused: one refresh, one retry
@@ -510,12 +508,7 @@ def test_calls_to_zoom_and_its_429s_are_counted_for_metrics(app, client, academy
     zoom.control.fault(kind="status", status=429, count=1, path="/v2/meetings/", method="PATCH")
     client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 80}, headers=academy["headers"])
     run_jobs(app)  # 429: the push waits for Zoom's Retry-After
-    text = client.get("/metrics", headers={"Authorization": "Bearer scrape"}).data.decode()
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+    samples = metric_samples(client.get("/metrics", headers={"Authorization": "Bearer scrape"}).data.decode())
     created = [
         v
         for (name, labels), v in samples.items()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ import pytest
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
+from tests.helpers import free_port
 from tests.simulator.conftest import SECRET, start_simulator
 from webhook.signature import SignatureError, verify
 
@@ -112,13 +112,6 @@ def serving(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
-
-
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- every change arrives as its event ---------------------------------------------------------
@@ -421,7 +414,7 @@ def test_a_bad_delivery_setting_changes_nothing(sim, api, control, receiver):
 
 
 def test_a_receiver_that_is_not_listening_is_retried():
-    closed_url = f"http://127.0.0.1:{closed_port()}/hook"
+    closed_url = f"http://127.0.0.1:{free_port()}/hook"
     running = start_simulator(webhook_urls=(closed_url,), retry_scale=0.0002)
     try:
         control = running.control
