@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, redirect, request, session, url_for
+from flask import Response, abort, redirect, request, session, url_for
 from redis.exceptions import RedisError
 
 from service.services import services
@@ -99,11 +99,16 @@ def logged_in() -> bool:
     return bool(session.get(SESSION_USER)) and services().settings.admin_configured
 
 
+def to_login() -> Response:
+    """Back to the login page, which returns to this page (a GET) afterwards."""
+    return redirect(url_for("admin.login", next=request.full_path if request.method == "GET" else None))
+
+
 def login_required(view: Callable) -> Callable:
     @wraps(view)
     def guarded(*args, **kwargs):
         if not logged_in():
-            return redirect(url_for("admin.login", next=request.full_path if request.method == "GET" else None))
+            return to_login()
         return view(*args, **kwargs)
 
     return guarded

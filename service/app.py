@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     _log_requests(app)
 
     from admin import bp as admin_bp
+    from admin.queue_dashboard import mount as mount_queue_dashboard
     from service.api import bp as api_bp
     from service.cli import register_cli
     from service.metrics_view import bp as metrics_bp
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.register_blueprint(api_bp)
     app.register_blueprint(oauth_bp)
     app.register_blueprint(admin_bp)
+    mount_queue_dashboard(app)  # after the admin blueprint: our copy of its base template wins
     app.register_blueprint(metrics_bp)
     register_cli(app)
 

@@ -19,6 +19,8 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from workers.job_safety import check_job_call
+
 RECONCILE_QUEUE = "reconcile"
 OUTBOUND_QUEUE = "outbound"  # pushes to Zoom: never behind a burst of webhooks, nor in front of it
 MAINTENANCE_QUEUE = "maintenance"
@@ -44,8 +46,16 @@ LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 log = logging.getLogger(__name__)
 
 
+class IdOnlyQueue(Queue):
+    """A queue that refuses jobs carrying anything but ids: what RQ stores must stay ours (job_safety)."""
+
+    def create_job(self, func, args=None, kwargs=None, *more, **options) -> Job:
+        check_job_call(args, kwargs, options.get("description"), options.get("meta"))
+        return super().create_job(func, args, kwargs, *more, **options)
+
+
 def queue(redis: Redis, name: str) -> Queue:
-    return Queue(name, connection=redis)
+    return IdOnlyQueue(name, connection=redis)
 
 
 def marker_key(meeting_id: int) -> str:

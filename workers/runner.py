@@ -13,6 +13,7 @@ from rq.cron import CronScheduler
 from rq.job import Job
 
 from service.services import EXTENSION_KEY
+from workers.job_safety import inert_failure, inert_result
 from workers.queues import MAINTENANCE_QUEUE, QUEUE_NAMES, queue
 
 _app: Flask | None = None
@@ -44,13 +45,14 @@ class AppContextJob(Job):
         with _job_app().app_context():
             try:
                 result = super().perform()
-            except Exception:
+            except Exception as error:  # noqa: BLE001 - re-raised, as its escaped text
                 extra |= {"outcome": "error", "duration_ms": _ms_since(started)}
                 job_log.exception("job %s failed", self.func_name, extra=extra)
-                raise
+                # What RQ stores (and rq-dashboard shows raw) is the escaped text, never the original.
+                raise inert_failure(error) from None
         extra |= {"outcome": "ok", "duration_ms": _ms_since(started)}
         job_log.info("job %s done", self.func_name, extra=extra)
-        return result
+        return inert_result(result)
 
 
 def _ms_since(started: float) -> float:
