@@ -54,7 +54,7 @@ def outbound_retry():
         except RedisError:
             pass  # pending: the sweeper queues it
     flash(f"Pushing again now, for {len(trainings)} training(s).")
-    return redirect(url_for("admin.outbound"))
+    return _back()
 
 
 @bp.post("/outbound/cancel")
@@ -64,4 +64,10 @@ def outbound_cancel():
         trainings = outbox_admin.cancel(uow, _row_ids())
         uow.commit()
     flash(f"Cancelled: those edits will not be sent ({len(trainings)} training(s)).")
-    return redirect(url_for("admin.outbound"))
+    return _back()
+
+
+def _back():
+    """To the page the form came from (a training's page), else the outbound page; our pages only."""
+    back = request.form.get("next")
+    return redirect(security.safe_next(back) if back else url_for("admin.outbound"))

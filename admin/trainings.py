@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import abort, render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from admin import security
 from admin.views import bp, get_or_404
-from models import FieldChange, OutboxItem, Training
+from models import FieldChange, InboxEvent, OutboxItem, Training
 from service import lms, lms_rules
 from service.services import services
 
@@ -57,6 +57,15 @@ def training(training_id: int):
                 select(OutboxItem).where(OutboxItem.training_id == training_id).order_by(OutboxItem.id.desc()).limit(50)
             )
         )
+        failed_events = (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(InboxEvent)
+                .where(InboxEvent.meeting_id == found.zoom_meeting_id, InboxEvent.status == "failed")
+            )
+            if found.zoom_meeting_id
+            else 0
+        )
         report = lms.attendance_report(uow, training_id)
         start = found.actual_start or found.start_time
         end = found.actual_end or lms_rules.session_end(found.start_time, found.duration)
@@ -66,6 +75,7 @@ def training(training_id: int):
             training=found,
             changes=changes,
             pushes=pushes,
+            failed_events=failed_events,
             people=people,
             unmatched=report.unmatched,
             span=(start, end),

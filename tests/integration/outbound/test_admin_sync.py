@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import AUTH, STAFF, csrf_token, deliver, run_jobs, sim_bodies
 from tests.integration.outbound.support import new_training, outbox, synced_training, training
+from workers import handlers
 
 USERNAME, PASSWORD = "ops", "a long enough admin password"
 
@@ -83,6 +84,62 @@ def test_retry_now_sends_a_push_that_was_waiting_for_zoom(app, client, academy, 
     assert zoom.control.meeting(shown["zoom"]["meeting_id"])["duration"] == 75
     assert training(client, shown["id"])["zoom"]["sync_state"] == "synced"
     assert _row_ids(admin.get("/admin/outbound").data) == []
+
+
+def test_from_a_trainings_page_its_waiting_push_is_retried_and_the_admin_comes_back(app, client, academy, admin, zoom):
+    shown = synced_training(app, client, academy)
+    zoom.control.fault(kind="status", status=503, count=1, path="/v2/meetings/", method="PATCH")
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=academy["headers"])
+    run_jobs(app)
+    page_url = f"/admin/trainings/{shown['id']}"
+    page = admin.get(page_url).data
+    rows = _row_ids(page)
+    assert len(rows) == 1 and b"Retry the chosen now" in page and b"Zoom unavailable" in page
+    answer = admin.post(
+        "/admin/outbound/retry", data={"csrf_token": csrf_token(page), "row": [str(r) for r in rows], "next": page_url}
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == page_url
+    run_jobs(app)
+    assert zoom.control.meeting(shown["zoom"]["meeting_id"])["duration"] == 75
+    after = admin.get(page_url).data
+    assert _row_ids(after) == [] and b"Retry the chosen now" not in after
+
+
+def test_an_action_never_sends_the_admin_off_our_pages(client, academy, admin):
+    created = new_training(client, academy)
+    token = csrf_token(admin.get("/admin/outbound").data)
+    rows = [str(r) for r in _row_ids(admin.get(f"/admin/trainings/{created['id']}").data)] or ["1"]
+    answer = admin.post(
+        "/admin/outbound/cancel", data={"csrf_token": token, "row": rows, "next": "https://evil.example/"}
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/"
+
+
+def test_a_trainings_failed_webhooks_are_replayed_from_its_page(app, client, academy, admin, zoom, monkeypatch):
+    shown = synced_training(app, client, academy)
+    meeting_id = shown["zoom"]["meeting_id"]
+    mark = max((m.id for m in zoom.sim.dispatcher.messages), default=0)
+
+    def broken(ctx, event):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(handlers.HANDLERS, "meeting.started", broken)
+    zoom.control.play(meeting_id, {"start": "2026-12-10T08:00:00Z", "end_after": 600, "participants": []})
+    for body in sim_bodies(zoom, mark):
+        assert deliver(client, body).status_code == 200
+    app.extensions["zoomsync"].settings = replace(app.extensions["zoomsync"].settings, max_event_attempts=1)
+    run_jobs(app)
+    page_url = f"/admin/trainings/{shown['id']}"
+    page = admin.get(page_url).data.decode()
+    assert "Replay this meeting's 1 failed webhook(s)" in page
+    monkeypatch.undo()  # the cause is fixed
+    answer = admin.post(
+        "/admin/events/replay", data={"csrf_token": csrf_token(page.encode()), "meeting": str(meeting_id)}
+    )
+    assert answer.status_code == 302
+    run_jobs(app)
+    assert "failed webhook" not in admin.get(page_url).data.decode()
+    assert training(client, shown["id"])["status"] == "completed"
 
 
 def test_retry_and_cancel_need_a_chosen_push_and_the_csrfcsrf_token(admin):
