@@ -97,6 +97,13 @@ def overview():
             select(ZoomConnection, Academy.name).join(Academy, Academy.id == ZoomConnection.academy_id)
         ).all()
         states = [_health(connection, name, now) for connection, name in connections]
+        plans = {connection.account_id: connection.rate_plan for connection, _ in connections if connection.account_id}
+    try:  # after the unit of work: no database connection is held while Redis is read
+        limits = health.zoom_headroom(svc.redis, plans)
+    except RedisError:
+        limits = None  # Redis does not answer: the limits are shown as unknown
+    for state in states:
+        state["limits"] = (limits or {}).get(state["account"] or "")
     lag = {"p50": charts.percentile(lags, 0.5), "p95": charts.percentile(lags, 0.95), "n": len(lags)}
     try:
         queues = health.queue_depths(svc.redis)
@@ -111,6 +118,7 @@ def overview():
         size=(charts.WIDTH, charts.HEIGHT),
         lag=lag,
         health=states,
+        limits_known=limits is not None,
     )
 
 

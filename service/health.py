@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from models import InboxEvent, OutboxItem
 from service.unit_of_work import UnitOfWork
 from workers.queues import QUEUE_NAMES, queue
+from zoomapi.limiter import AccountHeadroom, RedisLimiter
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,13 @@ def queue_depths(redis: Redis) -> dict[str, QueueDepth]:
         q = queue(redis, name)
         depths[name] = QueueDepth(q.count, q.failed_job_registry.count)
     return depths
+
+
+def zoom_headroom(redis: Redis, plans: dict[str, str]) -> dict[str, AccountHeadroom]:
+    """Per Zoom account (id -> rate plan, as the connections' clients are built): what its limiter has left.
+
+    Read through a RedisLimiter with the same plans and daily cap the clients use, so the numbers are the
+    ones that hold calls back. Raises RedisError when Redis does not answer.
+    """
+    limiter = RedisLimiter(redis, plans=plans)
+    return {account: limiter.headroom(account) for account in plans}

@@ -29,13 +29,16 @@ class Limiter(Protocol):
     def block(self, account_id: str, category: str, until: datetime) -> None:
         """Zoom answered 429: hold the account's calls of that category until then."""
 
-    def spend_host(self, host_id: str) -> None:
-        """Count a meeting create or update against the host's daily 100; raise `Deferred` when spent."""
+    def spend_host(self, host_id: str, account_id: str = "") -> None:
+        """Count a meeting create or update against the host's daily 100; raise `Deferred` when spent.
 
-    def refund_host(self, host_id: str) -> None:
+        `account_id`: whose connection spends it, so the admin overview can show it per account.
+        """
+
+    def refund_host(self, host_id: str, account_id: str = "") -> None:
         """A counted call Zoom refused before doing anything (a per-second 429, a 401): give it back."""
 
-    def exhaust_host(self, host_id: str, until: datetime) -> None:
+    def exhaust_host(self, host_id: str, until: datetime, account_id: str = "") -> None:
         """Zoom says the host's daily budget is spent: no more of their creates or updates until then."""
 
 
@@ -91,7 +94,7 @@ class ZoomClient:
             if self.limiter is not None:
                 self.limiter.acquire(self.account_id, category)
                 if spends_host:
-                    self.limiter.spend_host(host)
+                    self.limiter.spend_host(host, account_id=self.account_id)
             headers = {"Authorization": f"Bearer {self.token(attempt == 2)}"}
             try:
                 response = self.session.request(
@@ -111,12 +114,14 @@ class ZoomClient:
             if spends_host and (
                 isinstance(error, ZoomUnauthorized) or (isinstance(error, ZoomRateLimited) and not error.daily)
             ):
-                self.limiter.refund_host(host)  # refused at the door: it created or changed nothing
+                # refused at the door: it created or changed nothing
+                self.limiter.refund_host(host, account_id=self.account_id)
             if isinstance(error, ZoomUnauthorized) and attempt == 1:
                 continue
             if isinstance(error, ZoomRateLimited) and self.limiter is not None:
                 if error.daily and spends_host:
-                    self.limiter.exhaust_host(host, error.retry_at)  # that host's 100 a day, not the account's
+                    # that host's 100 a day, not the account's
+                    self.limiter.exhaust_host(host, error.retry_at, account_id=self.account_id)
                 else:
                     self.limiter.block(self.account_id, error.category or category, error.retry_at)
             raise error

@@ -6,12 +6,17 @@ so workers on several hosts count alike. A call that would exceed it waits a
 moment when the wait is short (under `max_sleep`) or is deferred: the job is
 rescheduled for then, so no worker sits idle. After a 429, the account's
 category is blocked until Zoom's Retry-After; a daily limit blocks until the reset.
+
+The daily create/update budget is Zoom's per host: the per-host counter is what
+holds calls back. Beside it, each account keeps a sorted set of what its hosts
+spent today, so the admin overview can tell which connection spends it.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis import Redis
@@ -23,8 +28,10 @@ PLAN_LIMITS: dict[str, dict[str, int]] = {
     "pro": {LIGHT: 30, MEDIUM: 20, HEAVY: 10},
     "business": {LIGHT: 80, MEDIUM: 60, HEAVY: 40},
 }
+CATEGORIES = (LIGHT, MEDIUM, HEAVY)
 # A little more than Zoom's one second, for the network's jitter between our count and Zoom's.
 WINDOW_SECONDS = 1.05
+DAY_TTL = 2 * 24 * 3600  # a UTC day's counts: kept through the day, then they go by themselves
 
 _RESERVE = """
 local now = redis.call('TIME')
@@ -51,8 +58,45 @@ class Deferred(Exception):  # noqa: N818 - a signal to reschedule, not a failure
         self.retry_at, self.reason = retry_at, reason
 
 
+@dataclass(frozen=True)
+class CategoryHeadroom:
+    """One category's per-second window as it stands: `limit - used` calls may go at once."""
+
+    category: str
+    limit: int
+    used: int
+    blocked_until: datetime | None  # after a 429: nothing of the category goes before then
+
+    @property
+    def headroom(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+@dataclass(frozen=True)
+class AccountHeadroom:
+    """What an account may still spend: per-second headroom per category, and its hosts' daily use today."""
+
+    categories: tuple[CategoryHeadroom, ...]
+    hosts: tuple[tuple[str, int], ...]  # (host id, creates and updates today), busiest first
+    host_daily: int
+
+    @property
+    def hosts_total(self) -> int:
+        return sum(used for _, used in self.hosts)
+
+
 def _keys(account_id: str, category: str) -> tuple[str, str]:
     return f"zoomsync:rate:{account_id}:{category}", f"zoomsync:rate-blocked:{account_id}:{category}"
+
+
+def _host_key(host_id: str, now: datetime) -> str:
+    """The host's creates and updates of the UTC day: what holds their calls back."""
+    return f"zoomsync:host-daily:{host_id}:{now:%Y-%m-%d}"
+
+
+def _account_hosts_key(account_id: str, now: datetime) -> str:
+    """Per host, what the account's connection spent of it that day: for display, never enforced."""
+    return f"zoomsync:host-daily-by-account:{account_id}:{now:%Y-%m-%d}"
 
 
 class RedisLimiter:
@@ -83,33 +127,84 @@ class RedisLimiter:
                 raise Deferred(datetime.fromtimestamp(time.time() + wait, tz=UTC), f"{category} calls of {account_id}")
             time.sleep(wait)
 
-    def spend_host(self, host_id: str) -> None:
-        """Zoom allows 100 meeting/webinar creates or updates per host per UTC day: keep under it."""
+    def spend_host(self, host_id: str, account_id: str = "") -> None:
+        """Zoom allows 100 meeting/webinar creates or updates per host per UTC day: keep under it.
+
+        The per-host counter decides; `account_id` (whose connection spends) is recorded for the overview only.
+        """
         now = datetime.now(UTC)
-        key = f"zoomsync:host-daily:{host_id}:{now:%Y-%m-%d}"
+        key = _host_key(host_id, now)
         used = self.redis.incr(key)
         if used == 1:
-            self.redis.expire(key, 2 * 24 * 3600)
+            self.redis.expire(key, DAY_TTL)
         if used > self.host_daily:
             self.redis.decr(key)
             raise Deferred(next_utc_midnight(now), f"the daily {self.host_daily} creates and updates of host {host_id}")
+        if account_id:
+            by_account = _account_hosts_key(account_id, now)
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zincrby(by_account, 1, host_id)
+            pipe.expire(by_account, DAY_TTL)
+            pipe.execute()
 
-    def refund_host(self, host_id: str) -> None:
-        key = f"zoomsync:host-daily:{host_id}:{datetime.now(UTC):%Y-%m-%d}"
+    def refund_host(self, host_id: str, account_id: str = "") -> None:
+        now = datetime.now(UTC)
+        key = _host_key(host_id, now)
         if int(self.redis.get(key) or 0) > 0:
             self.redis.decr(key)
+            if account_id:
+                by_account = _account_hosts_key(account_id, now)
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.zincrby(by_account, -1, host_id)
+                pipe.zremrangebyscore(by_account, "-inf", 0)  # a host with nothing spent is no longer listed
+                pipe.execute()
 
-    def exhaust_host(self, host_id: str, until: datetime) -> None:
+    def exhaust_host(self, host_id: str, until: datetime, account_id: str = "") -> None:
         """Zoom answered the host's daily cap (our count may lag Zoom's): spent until Zoom's reset."""
-        key = f"zoomsync:host-daily:{host_id}:{datetime.now(UTC):%Y-%m-%d}"
-        ttl = max(1, int(until.timestamp() - time.time()) + 1)
-        self.redis.set(key, self.host_daily, ex=max(ttl, 2 * 24 * 3600))
+        now = datetime.now(UTC)
+        ttl = max(1, int(until.timestamp() - now.timestamp()) + 1)
+        self.redis.set(_host_key(host_id, now), self.host_daily, ex=max(ttl, DAY_TTL))
+        if account_id:
+            by_account = _account_hosts_key(account_id, now)
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zadd(by_account, {host_id: self.host_daily})
+            pipe.expire(by_account, DAY_TTL)
+            pipe.execute()
 
     def host_budget_used(self, host_id: str) -> int:
-        return int(self.redis.get(f"zoomsync:host-daily:{host_id}:{datetime.now(UTC):%Y-%m-%d}") or 0)
+        return int(self.redis.get(_host_key(host_id, datetime.now(UTC))) or 0)
+
+    def headroom(self, account_id: str) -> AccountHeadroom:
+        """The account's budgets as the limiter sees them now, for the admin overview (reads only, writes nothing).
+
+        Windows are read on Redis's clock, as the reserve script counts them; raises RedisError when Redis is away.
+        """
+        seconds, micros = self.redis.time()
+        now = seconds + micros / 1_000_000
+        pipe = self.redis.pipeline(transaction=False)
+        for category in CATEGORIES:
+            window_key, blocked_key = _keys(account_id, category)
+            pipe.zcount(window_key, f"({now - WINDOW_SECONDS!r}", "+inf")  # what the script would keep
+            pipe.get(blocked_key)
+        pipe.zrevrange(_account_hosts_key(account_id, datetime.now(UTC)), 0, -1, withscores=True)
+        *windows, hosts = pipe.execute()
+        categories = []
+        for n, category in enumerate(CATEGORIES):
+            used, blocked = windows[2 * n], float(windows[2 * n + 1] or 0)
+            blocked_until = datetime.fromtimestamp(blocked, tz=UTC) if blocked > now else None
+            categories.append(CategoryHeadroom(category, self.limit(account_id, category), int(used), blocked_until))
+        return AccountHeadroom(
+            categories=tuple(categories),
+            hosts=tuple((_text(host), int(used)) for host, used in hosts),
+            host_daily=self.host_daily,
+        )
 
     def block(self, account_id: str, category: str, until: datetime) -> None:
         """Zoom answered 429: nothing of this category goes for the account until `until`."""
         _, blocked_key = _keys(account_id, category)
         ttl = max(1, int(until.timestamp() - time.time()) + 1)
         self.redis.set(blocked_key, repr(until.timestamp()), ex=ttl)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

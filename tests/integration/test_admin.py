@@ -1,4 +1,5 @@
-"""The admin pages over HTTP (Flask's test client), on both stacks: login, CSRF, headers, the inbox and replay.
+"""The admin pages over HTTP (Flask's test client), on both stacks: login, CSRF, headers, the inbox and replay,
+and the overview's Zoom limits and its refresh script.
 
 Browser tests (a real Chromium) come with the dashboards' scripts; these check
 what the server promises on every request.
@@ -8,14 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis as redis_lib
 
-from models import InboxEvent
+from models import Academy, InboxEvent, ZoomConnection
 from service.app import create_app
 from tests.helpers import csrf_token, deliver, fixture, run_jobs
 from tests.integration.test_reconcile import Lms
 from workers import handlers
+from zoomapi import limiter as limiter_module
+from zoomapi.categories import HEAVY, LIGHT, MEDIUM
+from zoomapi.limiter import RedisLimiter
 
 USERNAME, PASSWORD = "ops", "correct horse battery staple"
 GUARDED_GETS = ("/admin/", "/admin/events", "/admin/events/1")
@@ -244,3 +250,116 @@ def test_the_overview_charts_todays_intake_and_the_processing_lag(app, client, a
     assert lag, page
     assert "3 processed event(s)" in lag.group(0) and "p50" in lag.group(0), lag.group(0)
     assert "No academy is connected to Zoom." in page
+
+
+# --- the overview's Zoom limits -------------------------------------------------------------------------------
+
+ACCOUNT = "acct-overview"
+
+
+def _connect(session_factory, account: str | None = ACCOUNT, plan: str = "pro") -> None:
+    """An academy connected to a Zoom account (the row the overview lists; no call to Zoom needed)."""
+    with session_factory() as session:
+        academy = Academy(name=f"Academy of {account}")
+        session.add(academy)
+        session.flush()
+        session.add(ZoomConnection(academy_id=academy.id, kind="server_to_server", account_id=account, rate_plan=plan))
+        session.commit()
+
+
+def _limiter(app, **options) -> RedisLimiter:
+    return RedisLimiter(app.extensions["zoomsync"].redis, **options)
+
+
+@pytest.fixture
+def long_window(monkeypatch):
+    """A 30 s window for acquire and the overview alike: the page is read before the calls leave it, however slow."""
+    monkeypatch.setattr(limiter_module, "WINDOW_SECONDS", 30.0)
+
+
+def test_the_overview_shows_each_connections_rate_limit_headroom_on_its_plan(app, admin, session_factory, long_window):
+    _connect(session_factory, plan="business")
+    limiter = _limiter(app, plans={ACCOUNT: "business"}, max_sleep=0)
+    for _ in range(5):
+        limiter.acquire(ACCOUNT, LIGHT)
+    for _ in range(40):
+        limiter.acquire(ACCOUNT, HEAVY)
+    page = admin.get("/admin/").data.decode()
+    assert "light: 75 of 80/s free (5 used)" in page
+    assert "medium: 60 of 60/s free (0 used)" in page
+    assert "heavy: 0 of 40/s free (40 used)" in page
+    assert "blocked until" not in page
+
+
+def test_the_overview_shows_a_blocked_category_and_until_when(app, admin, session_factory):
+    _connect(session_factory)
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    _limiter(app).block(ACCOUNT, MEDIUM, until)
+    page = admin.get("/admin/").data.decode()
+    shown = (
+        f'medium: 20 of 20/s free (0 used), <span class="blocked">blocked until {until:%Y-%m-%d %H:%M:%S} UTC</span>'
+    )
+    assert shown in page
+    assert page.count("blocked until") == 1  # light and heavy are not blocked
+
+
+def test_the_overview_shows_the_accounts_hosts_daily_budget_busiest_first(app, admin, session_factory):
+    _connect(session_factory)
+    limiter = _limiter(app)
+    for host, times in (("host-calm", 15), ("host-busy", 37)):
+        for _ in range(times):
+            limiter.spend_host(host, account_id=ACCOUNT)
+    limiter.spend_host("host-elsewhere", account_id="acct-without-a-connection")
+    page = admin.get("/admin/").data.decode()
+    busy, calm = page.find("host host-busy: 37 of 100"), page.find("host host-calm: 15 of 100")
+    assert 0 < busy < calm
+    assert "account total: 52 by 2 host(s)" in page
+    assert "host-elsewhere" not in page
+
+
+def test_the_overview_marks_a_host_whose_daily_budget_is_spent(app, admin, session_factory):
+    _connect(session_factory)
+    _limiter(app).exhaust_host("host-a", datetime.now(UTC) + timedelta(hours=1), account_id=ACCOUNT)
+    page = admin.get("/admin/").data.decode()
+    assert '<li class="blocked">host host-a: 100 of 100</li>' in page
+
+
+def test_the_overview_says_when_a_connection_has_no_zoom_account_yet(admin, session_factory):
+    _connect(session_factory, account=None)
+    page = admin.get("/admin/").data.decode()
+    assert page.count('<td class="unknown">no Zoom account yet</td>') == 2
+
+
+def test_the_overview_still_renders_with_unknown_limits_when_redis_is_down(app, admin, session_factory, monkeypatch):
+    _connect(session_factory)
+    dead = redis_lib.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)  # port 9: nothing listens
+    monkeypatch.setattr(app.extensions["zoomsync"], "redis", dead)
+    answer = admin.get("/admin/")
+    assert answer.status_code == 200
+    page = answer.data.decode()
+    assert page.count('<td class="unknown">unknown (Redis does not answer)</td>') == 2
+    assert "queue depths unknown" in page
+    assert ACCOUNT in page  # the connection's other columns are still there
+
+
+# --- the overview's refresh -----------------------------------------------------------------------------------
+
+
+def test_the_overview_loads_the_refresh_script_and_marks_what_it_refreshes(admin):
+    page = admin.get("/admin/").data.decode()
+    assert '<script src="/admin/static/refresh.js" defer></script>' in page
+    assert re.search(r'<div id="overview" data-refresh-seconds="\d+">', page)
+    assert "data-refresh-status" in page
+    assert "<script>" not in page  # no inline script: the CSP allows none
+
+
+def test_only_the_overview_loads_the_refresh_script(admin):
+    assert b"refresh.js" not in admin.get("/admin/events").data
+
+
+def test_the_refresh_script_is_served_as_javascript(client):
+    answer = client.get("/admin/static/refresh.js")
+    assert answer.status_code == 200
+    assert "javascript" in answer.headers["Content-Type"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"  # so the type above must be right
+    assert b"DOMParser" in answer.data and b"document.hidden" in answer.data

@@ -1,4 +1,5 @@
-"""RedisLimiter on both stacks (fakeredis and a real Redis): per-second windows, blocks, host budgets, plans, workers.
+"""RedisLimiter on both stacks (fakeredis and a real Redis): per-second windows, blocks, host budgets, plans, workers,
+and the headroom the admin overview reads.
 
 Waits are behaviour here: the tests assert what is let through and in what
 order, with bounds that hold whatever the machine's speed.
@@ -213,6 +214,123 @@ def test_spend_host_budget_expires_after_the_day(redis):
     ttls = [redis.ttl(key) for key in redis.scan_iter("*host-a*")]
     assert len(ttls) == 1
     assert 24 * 3600 < ttls[0] <= 2 * 24 * 3600
+
+
+# --- what each account spent of its hosts' daily budgets ---------------------------------
+
+
+def test_spend_host_records_per_account_which_hosts_spent_how_much(redis):
+    limiter = RedisLimiter(redis)
+    for host, account, times in (("host-a", ACCOUNT, 3), ("host-b", ACCOUNT, 1), ("host-c", "acct-other", 2)):
+        for _ in range(times):
+            limiter.spend_host(host, account_id=account)
+    limiter.spend_host("host-d")  # no account given: counted for the host, recorded for no account
+    mine = limiter.headroom(ACCOUNT)
+    assert mine.hosts == (("host-a", 3), ("host-b", 1))  # busiest first
+    assert (mine.hosts_total, mine.host_daily) == (4, 100)
+    assert limiter.headroom("acct-other").hosts == (("host-c", 2),)
+    assert limiter.host_budget_used("host-d") == 1
+
+
+def test_the_host_counter_still_decides_whichever_account_spends(redis):
+    limiter = RedisLimiter(redis, host_daily=2)
+    limiter.spend_host("host-a", account_id=ACCOUNT)
+    limiter.spend_host("host-a", account_id="acct-other")
+    with pytest.raises(Deferred):
+        limiter.spend_host("host-a", account_id=ACCOUNT)
+    assert limiter.headroom(ACCOUNT).hosts == (("host-a", 1),)  # the refused spend is not recorded either
+    assert limiter.headroom("acct-other").hosts == (("host-a", 1),)
+
+
+def test_refund_host_gives_the_accounts_record_back_too(redis):
+    limiter = RedisLimiter(redis)
+    limiter.spend_host("host-a", account_id=ACCOUNT)
+    limiter.spend_host("host-a", account_id=ACCOUNT)
+    limiter.refund_host("host-a", account_id=ACCOUNT)
+    assert limiter.headroom(ACCOUNT).hosts == (("host-a", 1),)
+    limiter.refund_host("host-a", account_id=ACCOUNT)
+    assert limiter.headroom(ACCOUNT).hosts == ()  # nothing spent: no longer listed
+    limiter.refund_host("host-a", account_id=ACCOUNT)  # nothing left to refund: nothing goes below zero
+    assert limiter.headroom(ACCOUNT).hosts == ()
+    assert limiter.host_budget_used("host-a") == 0
+
+
+def test_exhaust_host_puts_the_host_at_the_cap_in_the_accounts_record(redis):
+    limiter = RedisLimiter(redis)
+    for _ in range(3):
+        limiter.spend_host("host-a", account_id=ACCOUNT)
+    limiter.exhaust_host("host-a", next_utc_midnight(datetime.now(UTC)), account_id=ACCOUNT)
+    assert limiter.headroom(ACCOUNT).hosts == (("host-a", 100),)
+    assert limiter.host_budget_used("host-a") == 100
+    with pytest.raises(Deferred):
+        limiter.spend_host("host-a", account_id=ACCOUNT)
+    assert limiter.headroom(ACCOUNT).hosts == (("host-a", 100),)
+
+
+def test_the_accounts_record_is_kept_by_utc_day_and_expires(redis):
+    limiter = RedisLimiter(redis)
+    limiter.spend_host("host-a", account_id=ACCOUNT)
+    key = f"zoomsync:host-daily-by-account:{ACCOUNT}:{datetime.now(UTC):%Y-%m-%d}"
+    assert redis.zscore(key, "host-a") == 1
+    assert 24 * 3600 < redis.ttl(key) <= 2 * 24 * 3600
+
+
+# --- headroom: what the admin overview reads -----------------------------------------------
+
+
+def _by_category(limiter: RedisLimiter, account: str) -> dict[str, tuple[int, int, int]]:
+    """(limit, used, headroom) per category."""
+    return {c.category: (c.limit, c.used, c.headroom) for c in limiter.headroom(account).categories}
+
+
+def test_headroom_counts_the_calls_in_the_current_window_per_category(redis):
+    limiter = RedisLimiter(redis, max_sleep=0)
+    for _ in range(5):
+        limiter.acquire(ACCOUNT, LIGHT)
+    assert admit_all(limiter, ACCOUNT, HEAVY, 11) == 10
+    assert _by_category(limiter, ACCOUNT) == {LIGHT: (30, 5, 25), MEDIUM: (20, 0, 20), HEAVY: (10, 10, 0)}
+    assert _by_category(limiter, "acct-other") == {LIGHT: (30, 0, 30), MEDIUM: (20, 0, 20), HEAVY: (10, 0, 10)}
+
+
+def test_headroom_is_read_with_the_accounts_plan(redis):
+    limiter = RedisLimiter(redis, plans={"acct-biz": "business"}, max_sleep=0)
+    limiter.acquire("acct-biz", MEDIUM)
+    assert _by_category(limiter, "acct-biz") == {LIGHT: (80, 0, 80), MEDIUM: (60, 1, 59), HEAVY: (40, 0, 40)}
+
+
+def test_calls_leave_the_headroom_count_with_the_window_and_reading_removes_nothing(redis):
+    limiter = RedisLimiter(redis, max_sleep=0)
+    for _ in range(3):
+        limiter.acquire(ACCOUNT, LIGHT)
+    time.sleep(WINDOW_SECONDS + 0.1)
+    assert _by_category(limiter, ACCOUNT)[LIGHT] == (30, 0, 30)
+    assert redis.zcard(f"zoomsync:rate:{ACCOUNT}:{LIGHT}") == 3  # a read only: the next acquire prunes them
+
+
+def test_headroom_shows_a_block_until_its_time_and_then_none(redis):
+    limiter = RedisLimiter(redis, max_sleep=0)
+    until = datetime.now(UTC) + timedelta(seconds=30)
+    limiter.block(ACCOUNT, MEDIUM, until)
+    limiter.block(ACCOUNT, HEAVY, datetime.now(UTC) + timedelta(seconds=0.3))
+    blocked = {c.category: c.blocked_until for c in limiter.headroom(ACCOUNT).categories}
+    assert blocked[LIGHT] is None
+    assert abs((blocked[MEDIUM] - until).total_seconds()) < 0.001
+    assert blocked[HEAVY] is not None
+    time.sleep(0.4)  # the heavy block has passed, though its key outlives it by up to a second
+    blocked = {c.category: c.blocked_until for c in limiter.headroom(ACCOUNT).categories}
+    assert blocked[HEAVY] is None and blocked[MEDIUM] is not None
+
+
+def test_headroom_writes_nothing(redis):
+    limiter = RedisLimiter(redis, max_sleep=0)
+    limiter.acquire(ACCOUNT, LIGHT)
+    limiter.block(ACCOUNT, HEAVY, datetime.now(UTC) + timedelta(seconds=30))
+    limiter.spend_host("host-a", account_id=ACCOUNT)
+    before = {key: (redis.type(key), redis.dump(key)) for key in redis.scan_iter("zoomsync:*")}
+    limiter.headroom(ACCOUNT)
+    limiter.headroom("acct-never-seen")
+    after = {key: (redis.type(key), redis.dump(key)) for key in redis.scan_iter("zoomsync:*")}
+    assert after == before
 
 
 # --- plans ---------------------------------------------------------------------------------

@@ -269,6 +269,16 @@ def test_create_and_update_spend_the_hosts_daily_budget(sim):
     assert budget.host_budget_used(host) == 3
 
 
+def test_the_hosts_daily_spend_is_recorded_for_the_clients_account(sim):
+    budget = limiter()
+    client = zoom(sim, limiter=budget)
+    host = owner_id(sim)
+    meeting_id = create(client, "meeting", host)["id"]
+    client.update("meeting", meeting_id, {"topic": "Again"}, host)
+    assert budget.headroom(sim.sim.config.account_id).hosts == ((host, 2),)
+    assert budget.headroom("another-account").hosts == ()
+
+
 # --- registrants ---------------------------------------------------------------------------
 
 
@@ -504,6 +514,34 @@ def test_daily_host_cap_is_rate_limited_until_the_next_utc_midnight(sim):
     assert error.daily is True
     assert error.retry_at in (midnight_before, next_utc_midnight(datetime.now(UTC)))
     assert error.retry_at.utcoffset() == timedelta(0)
+
+
+def test_a_per_second_429_on_a_create_is_refunded_to_the_host_and_the_accounts_record(sim):
+    cfg = sim.sim.config
+    sim.control.call("PUT", f"/accounts/{cfg.account_id}/limits", {"light": 1})
+    budget = limiter(max_sleep=0)
+    client = zoom(sim, limiter=budget)
+    host = owner_id(sim)
+    create(client, "meeting", host)
+    with pytest.raises(ZoomRateLimited) as limited:
+        create(client, "meeting", host)
+    assert limited.value.daily is False
+    assert budget.host_budget_used(host) == 1
+    assert budget.headroom(cfg.account_id).hosts == ((host, 1),)
+
+
+def test_a_daily_429_puts_the_host_at_the_cap_in_the_accounts_record(sim):
+    cfg = sim.sim.config
+    sim.control.call("PUT", f"/accounts/{cfg.account_id}/limits", {"host_daily": 1})
+    budget = limiter()
+    client = zoom(sim, limiter=budget)
+    host = owner_id(sim)
+    create(client, "meeting", host)
+    with pytest.raises(ZoomRateLimited) as limited:
+        create(client, "meeting", host)
+    assert limited.value.daily is True
+    assert budget.host_budget_used(host) == 100  # Zoom's count wins over ours
+    assert budget.headroom(cfg.account_id).hosts == ((host, 100),)
 
 
 def test_daily_host_cap_holds_back_neither_other_hosts_nor_other_calls(sim):
