@@ -18,7 +18,8 @@ event-handler attribute, so markup that got into a page still could not run.
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, jsonify, request
+from rq.exceptions import NoSuchJobError
 
 from admin import security
 from service.services import services
@@ -42,6 +43,12 @@ def mount(app: Flask) -> None:
     app.before_request_funcs[BLUEPRINT] = [_use_service_redis]
     app.before_request(_guard)
     app.after_request(_headers)
+    app.register_error_handler(NoSuchJobError, _no_such_job)
+
+
+def _no_such_job(_error: NoSuchJobError):
+    """A job that finished its time in Redis, or never was: 404, not its unhandled 500."""
+    return jsonify(error="no such job: it may have expired from Redis"), 404
 
 
 def _guard() -> Response | None:

@@ -94,6 +94,11 @@ def test_requeue_all_puts_failed_jobs_back(app, admin, redis):
     assert answer.json == {"status": "OK", "count": 1} and job.get_status(refresh=True) == "queued"
 
 
+@pytest.mark.parametrize("path", ["/admin/rq/0/view/job/gone", "/admin/rq/0/data/job/gone.json"])
+def test_a_job_no_longer_in_redis_is_a_404(admin, path):
+    assert admin.get(path).status_code == 404
+
+
 def test_only_the_services_own_redis_is_offered(admin):
     assert admin.get("/admin/rq/1/view/queues").status_code == 404
 
