@@ -8,6 +8,9 @@ import os
 import time
 
 from flask import Flask
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Worker
 from rq.cron import CronScheduler
 from rq.job import Job
@@ -34,6 +37,7 @@ def _job_app() -> Flask:
 
 
 job_log = logging.getLogger("zoomsync.job")
+worker_log = logging.getLogger("zoomsync.worker")
 
 
 class AppContextJob(Job):
@@ -65,10 +69,22 @@ def _meeting_of(job: Job) -> int | None:
 
 
 def _run_cron(app: Flask) -> None:
+    """The sweeper's schedule; through a Redis outage it waits and starts again (the sweeps are what
+    re-queue the work the outage lost)."""
+    svc = app.extensions[EXTENSION_KEY]
+    while True:
+        try:
+            _cron_scheduler(svc).start()
+            return  # stopped on request
+        except REDIS_DOWN as error:
+            worker_log.warning("cron: Redis does not answer (%s): waiting for it", error)
+            wait_for_redis(svc.redis)
+
+
+def _cron_scheduler(svc) -> CronScheduler:
     from workers.drift import drift_check
     from workers.sweeper import sweep_inbox, sweep_notifications, sweep_outbox, sweep_report_pulls
 
-    svc = app.extensions[EXTENSION_KEY]
     scheduler = CronScheduler(connection=svc.redis, name=f"zoomsync-cron-{os.getpid()}")
     for sweep in (sweep_inbox, sweep_outbox, sweep_report_pulls, sweep_notifications):
         scheduler.register(
@@ -77,7 +93,34 @@ def _run_cron(app: Flask) -> None:
     scheduler.register(
         drift_check, MAINTENANCE_QUEUE, interval=svc.settings.drift_check_seconds, job_timeout=120, result_ttl=600
     )
-    scheduler.start()
+    return scheduler
+
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+REDIS_WAIT_MAX_SECONDS = 30.0
+
+
+def wait_for_redis(redis: Redis, first_wait: float = 0.5) -> None:
+    """Until Redis answers a PING, backing off to REDIS_WAIT_MAX_SECONDS between tries."""
+    wait = first_wait
+    while True:
+        try:
+            if redis.ping():
+                return
+        except REDIS_DOWN:
+            pass
+        time.sleep(wait)
+        wait = min(wait * 2, REDIS_WAIT_MAX_SECONDS)
+
+
+class SyncWorker(Worker):
+    """RQ's worker, knowing whether it was asked to stop: if it ends otherwise, Redis was lost."""
+
+    stop_asked = False
+
+    def request_stop(self, signum, frame) -> None:
+        self.stop_asked = True
+        super().request_stop(signum, frame)
 
 
 def run_worker(app: Flask, burst: bool = False, with_cron: bool = True) -> None:
@@ -91,8 +134,20 @@ def run_worker(app: Flask, burst: bool = False, with_cron: bool = True) -> None:
         cron = multiprocessing.get_context("fork").Process(target=_run_cron, args=(app,), daemon=True)
         cron.start()
     try:
-        worker = Worker([queue(svc.redis, name) for name in QUEUE_NAMES], connection=svc.redis, job_class=AppContextJob)
-        worker.work(burst=burst, with_scheduler=True)
+        while True:
+            # Redis may be away when the worker starts, or go away under it (RQ then quits): a worker
+            # waits for it and starts again, so no supervisor is needed to outlive an outage.
+            try:
+                worker = SyncWorker(
+                    [queue(svc.redis, name) for name in QUEUE_NAMES], connection=svc.redis, job_class=AppContextJob
+                )
+                worker.work(burst=burst, with_scheduler=True)
+                if burst or worker.stop_asked:
+                    return
+                worker_log.warning("the worker stopped without being asked: waiting for Redis, then again")
+            except REDIS_DOWN as error:
+                worker_log.warning("Redis does not answer (%s): waiting for it", error)
+            wait_for_redis(svc.redis)
     finally:
         if cron is not None and cron.is_alive():
             cron.terminate()
