@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import text
 
-from models.database import make_engine
+from chaos.stack import fresh_postgres_database
 from service.broker import stop_embedded_redis
 from service.local_run import procfile
 from tests.helpers import free_port
@@ -34,16 +33,6 @@ MEETING = 85212345678
 pytestmark = pytest.mark.e2e
 
 
-def fresh_postgres_database(base_url: str) -> str:
-    """A database of its own, so the e2e run cannot disturb (or be disturbed by) other tests."""
-    engine = make_engine(base_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS zoomsync_e2e WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE zoomsync_e2e"))
-    engine.dispose()
-    return base_url.rsplit("/", 1)[0] + "/zoomsync_e2e"
-
-
 @pytest.fixture(params=["postgres+redis", "embedded"])
 def stack_env(request, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -57,7 +46,7 @@ def stack_env(request, tmp_path):
         WEB_CONCURRENCY="2",
     )
     if request.param == "postgres+redis":
-        env["DATABASE_URL"] = fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        env["DATABASE_URL"] = fresh_postgres_database(request.getfixturevalue("postgres_url"), "zoomsync_e2e")
         redis_url = request.getfixturevalue("real_redis_url").rsplit("/", 1)[0] + "/14"
         import redis
 

@@ -1,0 +1,127 @@
+"""A meeting the fault tests play in the simulated Zoom, with every participant a registered LMS user,
+and what the service must end up with: each person's attendance equal to Zoom's own computation."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from sqlalchemy import text
+
+from tests.faults.conftest import AUTH, FaultStack
+
+
+@dataclass
+class Meeting:
+    meeting_id: int
+    training_id: int
+    users: dict[int, str]  # LMS user id -> email
+    script: dict
+
+
+def _zoom_api(zoom, method: str, path: str, **kwargs) -> requests.Response:
+    cfg = zoom.sim.config
+    token = zoom.control.s2s_token(cfg.s2s_client_id, cfg.s2s_client_secret, cfg.account_id)
+    return requests.request(
+        method, f"{zoom.url}/v2{path}", headers={"Authorization": f"Bearer {token}"}, timeout=5, **kwargs
+    )
+
+
+def _post(fs: FaultStack, path: str, body: dict, headers: dict | None = None) -> dict:
+    answer = requests.post(f"{fs.api}{path}", json=body, headers=headers or AUTH, timeout=10)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
+def meeting_with_learners(fs: FaultStack, zoom, people: int, name: str = "Fault drill") -> Meeting:
+    """A Zoom meeting, its LMS training and `people` registered learners; each will join once or twice."""
+    host = _zoom_api(zoom, "GET", "/users/me").json()
+    created = _zoom_api(
+        zoom,
+        "POST",
+        f"/users/{host['id']}/meetings",
+        json={"topic": name, "type": 2, "start_time": "2026-12-01T09:00:00Z", "duration": 60, "timezone": "UTC"},
+    )
+    assert created.status_code == 201, created.text
+    meeting_id = created.json()["id"]
+    academy = _post(fs, "/academies", {"name": f"{name} academy"})
+    organizer = _post(
+        fs, "/users", {"email": f"organizer.{meeting_id}@example.org", "name": "Org", "role": "publisher"}
+    )
+    acting = {**AUTH, "X-Acting-User": str(organizer["id"])}
+    training = _post(
+        fs,
+        "/trainings",
+        {
+            "academy_id": academy["id"],
+            "theme": name,
+            "start_time": "2026-12-01T09:00:00Z",
+            "duration": 60,
+            "timezone": "UTC",
+            "meeting_type": "meeting",
+            "organizer_id": organizer["id"],
+            "zoom_meeting_id": meeting_id,
+            "max_participants": people + 10,
+        },
+        acting,
+    )
+    users = {}
+    participants = []
+    for n in range(people):
+        email = f"learner{n}.{meeting_id}@example.org"
+        user = _post(fs, "/users", {"email": email, "name": f"Learner {n}"})
+        _post(fs, f"/trainings/{training['id']}/registrants", {"user_id": user["id"]}, acting)
+        users[user["id"]] = email
+        sessions = [{"join": 30 + n, "leave": 1200 + 13 * n}]
+        if n % 3 == 0:  # a third drop out and come back
+            sessions.append({"join": 1500 + n, "leave": 3000 + 7 * n})
+        participants.append({"name": f"Learner {n}", "email": email, "sessions": sessions})
+    script = {"start": "2026-12-01T09:00:04Z", "end_after": 3600, "participants": participants}
+    return Meeting(meeting_id, training["id"], users, script)
+
+
+def attendance(fs: FaultStack, meeting: Meeting) -> dict[str, int]:
+    """Seconds attended per email, as the LMS reports them."""
+    body = requests.get(f"{fs.api}/trainings/{meeting.training_id}/attendance", headers=AUTH, timeout=10).json()
+    return {meeting.users[item["user_id"]]: item["attended_seconds"] for item in body["items"]}
+
+
+def inbox_counts(fs: FaultStack) -> dict[str, int]:
+    with fs.db.connect() as conn:
+        return dict(conn.execute(text("SELECT status, count(*) FROM inbox_events GROUP BY status")).all())
+
+
+def stored_once(fs: FaultStack) -> tuple[int, int]:
+    """(rows, distinct dedupe keys) of the inbox: equal when nothing was stored twice."""
+    with fs.db.connect() as conn:
+        return tuple(conn.execute(text("SELECT count(*), count(DISTINCT dedupe_key) FROM inbox_events")).one())
+
+
+def participant_facts(fs: FaultStack) -> tuple[int, int]:
+    """(rows, distinct facts) of joins and leaves kept: equal when none was applied twice."""
+    with fs.db.connect() as conn:
+        return tuple(conn.execute(text("SELECT count(*), count(DISTINCT fact_key) FROM participant_events")).one())
+
+
+ARTIFACTS = Path(os.environ.get("FAULT_ARTIFACTS") or Path(__file__).resolve().parents[2] / "artifacts" / "faults")
+
+
+def report(name: str, **figures) -> None:
+    """What a fault run measured, for docs/reliability.md: kept as JSON beside the other test artifacts."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{name}.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    print(f"{name}: {json.dumps(figures, sort_keys=True)}")
+
+
+def delivery_figures(deliveries: list[dict]) -> dict:
+    """Zoom's side: messages sent, attempts by answer, and whether every message got a 200 in the end."""
+    by_answer: dict[str, int] = {}
+    for d in deliveries:
+        key = str(d["status"]) if d["status"] is not None else "no answer"
+        by_answer[key] = by_answer.get(key, 0) + 1
+    messages = {d["message_id"] for d in deliveries}
+    acknowledged = {d["message_id"] for d in deliveries if d["status"] == 200}
+    return {"sent": len(messages), "attempts": by_answer, "never_acknowledged": len(messages - acknowledged)}

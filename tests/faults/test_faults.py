@@ -1,0 +1,101 @@
+"""Faults against the real processes: what Zoom sent is stored once, reconciled once, and nothing is lost.
+
+Each test breaks one thing while a meeting is played in the simulated Zoom (every participant a registered
+learner), then checks the service against what the simulator knows: every message acknowledged in the end,
+every event stored once (one row per dedupe key) and done, every join and leave kept once, and each
+learner's attendance equal to Zoom's own computation. The figures go to artifacts/faults/ for
+docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis as redis_lib
+from rq.registry import StartedJobRegistry
+
+from tests.faults.scenario import (
+    attendance,
+    delivery_figures,
+    inbox_counts,
+    meeting_with_learners,
+    participant_facts,
+    report,
+    stored_once,
+)
+from workers.queues import RECONCILE_QUEUE
+
+pytestmark = pytest.mark.faults
+DONE = {"processed", "ignored"}  # what the service does with each event; never pending, failed or lost
+
+
+def _settled(fs, meeting, played) -> dict:
+    """Wait until the LMS agrees with Zoom and every event is done; the service's side of the figures."""
+    fs.stack.wait_for(lambda: attendance(fs, meeting) == played["attendance"], "attendance equal to Zoom's", 120)
+    fs.stack.wait_for(lambda: set(inbox_counts(fs)) <= DONE, "every event done", 60)
+    rows, keys = stored_once(fs)
+    facts, distinct_facts = participant_facts(fs)
+    assert rows == keys and facts == distinct_facts
+    return {"stored": rows, "stored_twice": rows - keys, "inbox": inbox_counts(fs), "facts_applied_twice": 0}
+
+
+def test_with_redis_down_events_are_acknowledged_kept_and_reconciled_when_it_returns(fault_stack, zoom):
+    fs = fault_stack
+    fs.stack.start("worker")
+    meeting = meeting_with_learners(fs, zoom, people=12)
+    fs.redis.stop()
+    down_at = time.monotonic()
+    played = zoom.control.play(meeting.meeting_id, meeting.script)
+    assert zoom.control.wait_for_webhooks(60)
+    during = delivery_figures(zoom.control.deliveries())
+    assert during["attempts"] == {"200": during["sent"]}  # every one acknowledged at once, Redis gone
+    stored = inbox_counts(fs)
+    assert sum(stored.values()) == during["sent"] and "processed" not in stored  # kept, not yet reconciled
+    time.sleep(2)  # the worker and the sweeper meet the outage too
+    fs.redis.start()  # empty: every queued job and marker is gone; only the database remembers
+    outage = round(time.monotonic() - down_at, 1)
+    service = _settled(fs, meeting, played)
+    assert service["stored"] == during["sent"]
+    report("redis_down", outage_seconds=outage, zoom=during, service=service, learners=len(meeting.users))
+
+
+def test_with_postgres_down_the_endpoint_answers_503_and_zooms_retries_deliver_everything_once(fault_stack, zoom):
+    fs = fault_stack
+    fs.stack.start("worker")
+    meeting = meeting_with_learners(fs, zoom, people=12)
+    assert zoom.control.wait_for_webhooks(30)  # meeting.created, before the outage
+    before = {d["message_id"] for d in zoom.control.deliveries()}
+    fs.pg_proxy.cut()
+    played = zoom.control.play(meeting.meeting_id, meeting.script)
+    time.sleep(6)  # past Zoom's first retry (3 s here): that one meets the outage too
+    refused = [d for d in zoom.control.deliveries() if d["message_id"] not in before]
+    assert refused and {d["status"] for d in refused} == {503}, [
+        (d["event"], d["status"], d["answer"], d["sent_at"]) for d in refused if d["status"] != 503
+    ]
+    assert sum(inbox_counts(fs).values()) == len(before)
+    fs.pg_proxy.restore()
+    assert zoom.control.wait_for_webhooks(90)  # the second retries (12 s later) find the database back
+    after = delivery_figures([d for d in zoom.control.deliveries() if d["message_id"] not in before])
+    assert after["never_acknowledged"] == 0 and after["attempts"]["503"] >= 2 * after["sent"]
+    service = _settled(fs, meeting, played)
+    assert service["stored"] == after["sent"] + len(before)
+    report("postgres_down", outage_seconds=6, zoom=after, service=service, learners=len(meeting.users))
+
+
+def test_a_worker_killed_in_the_middle_of_a_reconcile_batch_leaves_its_work_to_another(fault_stack, zoom):
+    fs = fault_stack
+    meeting = meeting_with_learners(fs, zoom, people=150)
+    played = zoom.control.play(meeting.meeting_id, meeting.script)  # no worker yet: the inbox fills up
+    assert zoom.control.wait_for_webhooks(60)
+    sent = delivery_figures(zoom.control.deliveries())
+    started = StartedJobRegistry(RECONCILE_QUEUE, connection=redis_lib.Redis.from_url(fs.redis.url))
+    first = fs.stack.start("worker")
+    fs.stack.wait_for(lambda: started.count > 0, "a reconcile job to start", 60)
+    fs.stack.kill(first)  # SIGKILL to the worker and its work horse, mid-job
+    at_kill = inbox_counts(fs)
+    assert at_kill.get("pending", 0) > 0  # the batch was cut short: work was left undone
+    fs.stack.start("worker")  # another worker; its sweeper finds what the dead one left
+    service = _settled(fs, meeting, played)
+    assert service["stored"] == sent["sent"]
+    report("worker_sigkill", zoom=sent, at_kill=at_kill, service=service, learners=len(meeting.users))
