@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
+from chaos.harness import free_port  # noqa: F401 - one free_port for tests and the fault tools
 from service.services import EXTENSION_KEY
 from webhook.signature import sign
 from workers.queues import QUEUE_NAMES, queue
@@ -112,13 +112,6 @@ def zoom_env(zoom) -> dict[str, str]:
 def sim_bodies(zoom, since: int = 0) -> list[dict[str, Any]]:
     """The webhook bodies the simulator produced (whether or not anything received them)."""
     return [json.loads(m.body) for m in list(zoom.sim.dispatcher.messages) if m.id > since]
-
-
-def free_port() -> int:
-    """A local port nothing listens on now (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def csrf_token(page: bytes) -> str:

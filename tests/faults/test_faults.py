@@ -15,7 +15,7 @@ import pytest
 import redis as redis_lib
 from rq.registry import StartedJobRegistry
 
-from tests.faults.scenario import (
+from chaos.drill import (
     attendance,
     delivery_figures,
     inbox_counts,
@@ -40,10 +40,11 @@ def _settled(fs, meeting, played) -> dict:
     return {"stored": rows, "stored_twice": rows - keys, "inbox": inbox_counts(fs), "facts_applied_twice": 0}
 
 
-def test_with_redis_down_events_are_acknowledged_kept_and_reconciled_when_it_returns(fault_stack, zoom):
-    fs = fault_stack
+def test_with_redis_down_events_are_acknowledged_kept_and_reconciled_when_it_returns(system):
+    fs = system
+    zoom = system.zoom
     fs.stack.start("worker")
-    meeting = meeting_with_learners(fs, zoom, people=12)
+    meeting = meeting_with_learners(fs, people=12)
     fs.redis.stop()
     down_at = time.monotonic()
     played = zoom.control.play(meeting.meeting_id, meeting.script)
@@ -60,10 +61,11 @@ def test_with_redis_down_events_are_acknowledged_kept_and_reconciled_when_it_ret
     report("redis_down", outage_seconds=outage, zoom=during, service=service, learners=len(meeting.users))
 
 
-def test_with_postgres_down_the_endpoint_answers_503_and_zooms_retries_deliver_everything_once(fault_stack, zoom):
-    fs = fault_stack
+def test_with_postgres_down_the_endpoint_answers_503_and_zooms_retries_deliver_everything_once(system):
+    fs = system
+    zoom = system.zoom
     fs.stack.start("worker")
-    meeting = meeting_with_learners(fs, zoom, people=12)
+    meeting = meeting_with_learners(fs, people=12)
     assert zoom.control.wait_for_webhooks(30)  # meeting.created, before the outage
     before = {d["message_id"] for d in zoom.control.deliveries()}
     fs.pg_proxy.cut()
@@ -83,9 +85,10 @@ def test_with_postgres_down_the_endpoint_answers_503_and_zooms_retries_deliver_e
     report("postgres_down", outage_seconds=6, zoom=after, service=service, learners=len(meeting.users))
 
 
-def test_a_worker_killed_in_the_middle_of_a_reconcile_batch_leaves_its_work_to_another(fault_stack, zoom):
-    fs = fault_stack
-    meeting = meeting_with_learners(fs, zoom, people=150)
+def test_a_worker_killed_in_the_middle_of_a_reconcile_batch_leaves_its_work_to_another(system):
+    fs = system
+    zoom = system.zoom
+    meeting = meeting_with_learners(fs, people=150)
     played = zoom.control.play(meeting.meeting_id, meeting.script)  # no worker yet: the inbox fills up
     assert zoom.control.wait_for_webhooks(60)
     sent = delivery_figures(zoom.control.deliveries())

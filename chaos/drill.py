@@ -1,5 +1,9 @@
-"""A meeting the fault tests play in the simulated Zoom, with every participant a registered LMS user,
-and what the service must end up with: each person's attendance equal to Zoom's own computation."""
+"""Meetings played in the simulated Zoom, and the checks of what the service made of them.
+
+The fault tests and the soak run both use it: a meeting whose participants are
+registered learners, and the invariants (every event stored once and done,
+every join and leave kept once, attendance equal to Zoom's own computation).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import text
 
-from tests.faults.conftest import AUTH, FaultStack
+from chaos.harness import AUTH, System
 
 
 @dataclass
@@ -30,17 +34,17 @@ def _zoom_api(zoom, method: str, path: str, **kwargs) -> requests.Response:
     )
 
 
-def _post(fs: FaultStack, path: str, body: dict, headers: dict | None = None) -> dict:
+def _post(fs: System, path: str, body: dict, headers: dict | None = None) -> dict:
     answer = requests.post(f"{fs.api}{path}", json=body, headers=headers or AUTH, timeout=10)
     assert answer.status_code in (200, 201), answer.text
     return answer.json()
 
 
-def meeting_with_learners(fs: FaultStack, zoom, people: int, name: str = "Fault drill") -> Meeting:
+def meeting_with_learners(fs: System, people: int, name: str = "Fault drill") -> Meeting:
     """A Zoom meeting, its LMS training and `people` registered learners; each will join once or twice."""
-    host = _zoom_api(zoom, "GET", "/users/me").json()
+    host = _zoom_api(fs.zoom, "GET", "/users/me").json()
     created = _zoom_api(
-        zoom,
+        fs.zoom,
         "POST",
         f"/users/{host['id']}/meetings",
         json={"topic": name, "type": 2, "start_time": "2026-12-01T09:00:00Z", "duration": 60, "timezone": "UTC"},
@@ -83,30 +87,30 @@ def meeting_with_learners(fs: FaultStack, zoom, people: int, name: str = "Fault 
     return Meeting(meeting_id, training["id"], users, script)
 
 
-def attendance(fs: FaultStack, meeting: Meeting) -> dict[str, int]:
+def attendance(fs: System, meeting: Meeting) -> dict[str, int]:
     """Seconds attended per email, as the LMS reports them."""
     body = requests.get(f"{fs.api}/trainings/{meeting.training_id}/attendance", headers=AUTH, timeout=10).json()
     return {meeting.users[item["user_id"]]: item["attended_seconds"] for item in body["items"]}
 
 
-def inbox_counts(fs: FaultStack) -> dict[str, int]:
+def inbox_counts(fs: System) -> dict[str, int]:
     with fs.db.connect() as conn:
         return dict(conn.execute(text("SELECT status, count(*) FROM inbox_events GROUP BY status")).all())
 
 
-def stored_once(fs: FaultStack) -> tuple[int, int]:
+def stored_once(fs: System) -> tuple[int, int]:
     """(rows, distinct dedupe keys) of the inbox: equal when nothing was stored twice."""
     with fs.db.connect() as conn:
         return tuple(conn.execute(text("SELECT count(*), count(DISTINCT dedupe_key) FROM inbox_events")).one())
 
 
-def participant_facts(fs: FaultStack) -> tuple[int, int]:
+def participant_facts(fs: System) -> tuple[int, int]:
     """(rows, distinct facts) of joins and leaves kept: equal when none was applied twice."""
     with fs.db.connect() as conn:
         return tuple(conn.execute(text("SELECT count(*), count(DISTINCT fact_key) FROM participant_events")).one())
 
 
-ARTIFACTS = Path(os.environ.get("FAULT_ARTIFACTS") or Path(__file__).resolve().parents[2] / "artifacts" / "faults")
+ARTIFACTS = Path(os.environ.get("FAULT_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts" / "faults")
 
 
 def report(name: str, **figures) -> None:

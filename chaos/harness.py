@@ -1,0 +1,109 @@
+"""The whole system with its breakable parts, for the fault tests and the soak run.
+
+The Procfile's web and worker processes run on PostgreSQL behind a TCP proxy
+(so the database can be cut off without stopping a server others share) and on
+a Redis server of their own (stopped and started empty), with the Zoom
+simulator delivering webhooks to the web process and retrying as Zoom does.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import Engine
+
+from chaos.redis_server import RedisServer
+from chaos.stack import Stack, fresh_postgres_database
+from chaos.tcp_proxy import TcpProxy
+from models.database import make_engine
+from zoomsim.config import SimConfig, default_spec_dir
+from zoomsim.server import RunningSimulator, serve_in_thread
+
+SECRET = "chaos-webhook-secret"
+TOKEN = "chaos-api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class System:
+    stack: Stack
+    url: str
+    db: Engine  # straight to PostgreSQL, never through the proxy: what was stored, read back
+    pg_proxy: TcpProxy
+    redis: RedisServer
+    zoom: RunningSimulator
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+
+@contextmanager
+def running_system(
+    postgres_url: str,
+    workdir: Path,
+    database: str = "zoomsync_chaos",
+    retry_scale: float = 0.01,
+    seed: int = 17,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[System]:
+    """Everything up (migrated, web answering); no worker yet: the caller starts as many as it wants."""
+    database_url = fresh_postgres_database(postgres_url, database)
+    pg = urlsplit(database_url)
+    proxy = TcpProxy((pg.hostname or "127.0.0.1", pg.port or 5432)).start()
+    proxied_url = database_url.replace(f"{pg.hostname}:{pg.port or 5432}", f"127.0.0.1:{proxy.port}", 1)
+    redis_server = RedisServer(free_port(), workdir / "redis").start()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    zoom = serve_in_thread(
+        SimConfig(
+            control=True,
+            webhook_urls=(f"{url}/webhooks/zoom",),
+            webhook_secret=SECRET,
+            retry_scale=retry_scale,  # Zoom's 5/20/60-minute retries, compressed
+            spec_dir=default_spec_dir(),
+            seed=seed,
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+        PORT=str(port),
+        DATABASE_URL=proxied_url,
+        REDIS_URL=redis_server.url,
+        ZOOM_WEBHOOK_SECRET_TOKEN=SECRET,
+        API_TOKEN=TOKEN,
+        ZOOM_API_BASE_URL=f"{zoom.url}/v2",
+        ZOOM_OAUTH_BASE_URL=zoom.url,
+        INSTANCE_DIR=str(workdir / "instance"),
+        SWEEP_INTERVAL_SECONDS="1",
+        WEB_CONCURRENCY="2",
+        **(extra_env or {}),
+    )
+    stack = Stack(env, workdir / "logs")
+    db = make_engine(database_url)
+    try:
+        stack.release()
+        stack.start("web")
+        stack.wait_for(lambda: requests.get(f"{url}/healthz", timeout=1).ok, "web to answer")
+        yield System(stack, url, db, proxy, redis_server, zoom)
+    finally:
+        stack.stop()
+        zoom.stop()
+        proxy.stop()
+        redis_server.stop()
+        db.dispose()
