@@ -129,3 +129,59 @@ def delivery_figures(deliveries: list[dict]) -> dict:
     messages = {d["message_id"] for d in deliveries}
     acknowledged = {d["message_id"] for d in deliveries if d["status"] == 200}
     return {"sent": len(messages), "attempts": by_answer, "never_acknowledged": len(messages - acknowledged)}
+
+
+def guest_meeting(fs: System, people: int, rng, name: str) -> tuple[int, int, dict]:
+    """A Zoom meeting and its LMS training, and a script of `people` guests (each with an email, none an LMS
+    user) joining once to three times at random: (meeting id, training id, script)."""
+    host = _zoom_api(fs.zoom, "GET", "/users/me").json()
+    created = _zoom_api(
+        fs.zoom,
+        "POST",
+        f"/users/{host['id']}/meetings",
+        json={"topic": name, "type": 2, "start_time": "2026-12-01T09:00:00Z", "duration": 60, "timezone": "UTC"},
+    )
+    assert created.status_code == 201, created.text
+    meeting_id = created.json()["id"]
+    academy = _post(fs, "/academies", {"name": f"{name} academy"})
+    organizer = _post(
+        fs, "/users", {"email": f"organizer.{meeting_id}@example.org", "name": "Org", "role": "publisher"}
+    )
+    training = _post(
+        fs,
+        "/trainings",
+        {
+            "academy_id": academy["id"],
+            "theme": name,
+            "start_time": "2026-12-01T09:00:00Z",
+            "duration": 60,
+            "timezone": "UTC",
+            "meeting_type": "meeting",
+            "organizer_id": organizer["id"],
+            "zoom_meeting_id": meeting_id,
+        },
+        {**AUTH, "X-Acting-User": str(organizer["id"])},
+    )
+    participants = []
+    for n in range(people):
+        sessions, at = [], rng.randint(0, 600)
+        for _ in range(rng.randint(1, 3)):
+            leave = min(3600, at + rng.randint(60, 1500))
+            sessions.append({"join": at, "leave": leave})
+            at = leave + rng.randint(30, 600)
+            if at >= 3500:
+                break
+        participants.append({"name": f"Guest {n}", "email": f"guest{n}.{meeting_id}@example.org", "sessions": sessions})
+    script = {"start": "2026-12-01T09:00:04Z", "end_after": 3600, "participants": participants}
+    return meeting_id, training["id"], script
+
+
+def attendance_by_email(fs: System, training_id: int) -> dict[str, int]:
+    """Seconds attended per email, matched users and guests alike, as the LMS reports them."""
+    body = requests.get(f"{fs.api}/trainings/{training_id}/attendance", headers=AUTH, timeout=30).json()
+    seen = {item["email"].lower(): item["attended_seconds"] for item in body["items"] if item.get("email")}
+    for guest in body["unmatched"]:
+        if guest.get("email"):
+            key = guest["email"].lower()
+            seen[key] = seen.get(key, 0) + guest["attended_seconds"]
+    return seen
