@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo sim test lint migrate clean
+.PHONY: venv run demo sim test lint audit migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+## audit: pip-audit over both requirements files; fails on a vulnerability with a fix (AUDIT_SKIPPED=FILE: unreachable passes)
+audit: $(STAMP)
+	$(PY) tools/audit_dependencies.py $(if $(AUDIT_SKIPPED),--skipped-file $(AUDIT_SKIPPED))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

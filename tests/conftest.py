@@ -28,6 +28,8 @@ from workers.runner import set_job_app
 from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import serve_in_thread
 
+pytest_plugins = ["tests.log_guard"]
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
