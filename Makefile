@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo sim test lint audit migrate clean
+.PHONY: venv run demo sim test lint audit faults soak migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+## faults: the fault tests alone (tests/faults: Redis killed, PostgreSQL cut off, a worker SIGKILLed, a short soak)
+faults: $(STAMP)
+	$(VENV)/bin/pytest tests/faults
+
+## soak: the long soak run (bench/soak.py) on PostgreSQL; SOAK_ARGS="--help" lists its flags
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 ## audit: pip-audit over both requirements files; fails on a vulnerability with a fix (AUDIT_SKIPPED=FILE: unreachable passes)
 audit: $(STAMP)

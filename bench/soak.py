@@ -25,7 +25,14 @@ import threading
 import time
 from pathlib import Path
 
-from chaos.drill import attendance_by_email, delivery_figures, guest_meeting, inbox_counts, participant_facts
+from chaos.drill import (
+    attendance_by_email,
+    delivery_figures,
+    guest_meeting,
+    inbox_counts,
+    participant_facts,
+    wait_delivered,
+)
 from chaos.harness import System, running_system
 
 DONE = {"processed", "ignored"}
@@ -57,7 +64,14 @@ def _fault_loop(system: System, rng: random.Random, count: int, spacing: float, 
 
 
 def soak(
-    postgres_url: str, meetings: int, people: int, faults: int, workers: int, duplicates: float, seed: int
+    postgres_url: str,
+    meetings: int,
+    people: int,
+    faults: int,
+    workers: int = 2,
+    duplicates: float = 0.1,
+    seed: int = 1,
+    database: str = "zoomsync_soak",
 ) -> dict:
     rng = random.Random(seed)
     with (
@@ -81,7 +95,7 @@ def soak(
         for meeting_id, training_id, script in planned:
             expected[training_id] = system.zoom.control.play(meeting_id, script)["attendance"]
         injector.join()  # every fault injected and healed
-        assert system.zoom.control.wait_for_webhooks(600), "the simulator still has webhooks to deliver"
+        assert wait_delivered(system.zoom, 1800), "the simulator still has webhooks to deliver"
         delivered_at = time.monotonic()
         messages = [m for m in system.zoom.control.call("GET", "/webhooks/events")["items"] if m["id"] not in before]
         originals = sum(1 for m in messages if m.get("duplicate_of") is None)

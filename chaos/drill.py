@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,3 +186,12 @@ def attendance_by_email(fs: System, training_id: int) -> dict[str, int]:
             key = guest["email"].lower()
             seen[key] = seen.get(key, 0) + guest["attended_seconds"]
     return seen
+
+
+def wait_delivered(zoom, timeout: float) -> bool:
+    """Until the simulator has nothing left to deliver or retry; asked in short calls (its client times out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if zoom.control.wait_for_webhooks(min(20.0, max(1.0, deadline - time.monotonic()))):
+            return True
+    return False

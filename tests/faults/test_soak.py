@@ -10,7 +10,9 @@ pytestmark = pytest.mark.faults
 
 
 def test_a_short_soak_with_faults_loses_nothing_and_applies_nothing_twice(postgres_url):
-    figures = soak(postgres_url, meetings=3, people=40, faults=3, workers=2, duplicates=0.1, seed=7)
+    figures = soak(
+        postgres_url, meetings=3, people=40, faults=3, workers=2, duplicates=0.1, seed=7, database="zoomsync_soak_test"
+    )
     assert figures["problems"] == []
     assert figures["lost"] == 0 and figures["stored_twice"] == 0 and figures["facts_applied_twice"] == 0
     assert figures["stored"] == figures["events_sent"] > 300
