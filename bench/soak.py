@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -76,7 +77,9 @@ def soak(
     rng = random.Random(seed)
     with (
         tempfile.TemporaryDirectory(prefix="zoomsync-soak-") as workdir,
-        running_system(postgres_url, Path(workdir), database="zoomsync_soak", seed=seed) as system,
+        running_system(
+            postgres_url, Path(workdir), database=database, seed=seed, sim_log_limit=_log_limit(meetings, people)
+        ) as system,
     ):
         for _ in range(workers):
             system.stack.start("worker")
@@ -99,6 +102,7 @@ def soak(
         delivered_at = time.monotonic()
         messages = [m for m in system.zoom.control.call("GET", "/webhooks/events")["items"] if m["id"] not in before]
         originals = sum(1 for m in messages if m.get("duplicate_of") is None)
+        truncated = len(system.zoom.sim.dispatcher.messages) >= _log_limit(meetings, people)
         zoom_side = delivery_figures([d for d in system.zoom.control.deliveries() if d["message_id"] not in before])
 
         def settled() -> bool:
@@ -124,6 +128,8 @@ def soak(
             "seconds_to_settle": round(time.monotonic() - started, 1),
         }
         problems = []
+        if truncated:
+            problems.append("the simulator's log filled up: the counts of what it sent are incomplete")
         if zoom_side["never_acknowledged"]:
             problems.append(f"{zoom_side['never_acknowledged']} message(s) never acknowledged")
         if figures["stored_twice"] or figures["facts_applied_twice"]:
@@ -132,6 +138,12 @@ def soak(
             problems.append(f"{figures['lost']} event(s) lost")
         figures["problems"] = problems
         return figures
+
+
+def _log_limit(meetings: int, people: int) -> int:
+    """Room in the simulator's logs for every message and delivery attempt of the run (at most 3 sessions
+    a person: 6 events, each possibly twice and retried 3 times), so the checker reads the whole of it."""
+    return meetings * (people * 6 + 10) * 2 * 4 + 10_000
 
 
 def _stored(system: System) -> dict:
@@ -156,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         help="a PostgreSQL server the run may create its own database on",
     )
     args = parser.parse_args(argv)
+    # A stopped run still stops what it started (web, workers, its Redis): SIGTERM unwinds like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     figures = soak(args.database, args.meetings, args.people, args.faults, args.workers, args.duplicates, args.seed)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "soak.json").write_text(json.dumps(figures, indent=2) + "\n")

@@ -60,6 +60,7 @@ def running_system(
     retry_scale: float = 0.01,
     seed: int = 17,
     extra_env: dict[str, str] | None = None,
+    sim_log_limit: int = 100_000,
 ) -> Iterator[System]:
     """Everything up (migrated, web answering); no worker yet: the caller starts as many as it wants."""
     database_url = fresh_postgres_database(postgres_url, database)
@@ -77,6 +78,7 @@ def running_system(
             retry_scale=retry_scale,  # Zoom's 5/20/60-minute retries, compressed
             spec_dir=default_spec_dir(),
             seed=seed,
+            log_limit=sim_log_limit,  # what the checks read back: it must hold the whole run
         )
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
