@@ -2,7 +2,7 @@
 
 A verified event is kept whatever its fields hold; anything odd inside is for the
 worker to judge, where it ends `failed` with a reason. Only a body that is not a
-JSON object with `event` and `payload` is refused (400).
+JSON object with `event` and `payload`, or is nested deeper than MAX_NESTING, is refused (400).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.schemas import as_meeting_number, without_nul
+from webhook.schemas import as_meeting_number, storable_text
 
 # The events this service acts on; anything else is stored as `ignored`.
 MEETING_EVENTS = frozenset(
@@ -22,6 +22,10 @@ MEETING_EVENTS = frozenset(
 URL_VALIDATION = "endpoint.url_validation"
 # Events about an account, not a meeting: handled by a job of their own (workers/account_events.py).
 ACCOUNT_EVENTS = frozenset({"app_deauthorized"})
+# Zoom's bodies nest a few levels. Deeper ones are refused before anything recurses over them (the
+# dedupe key, the worker's parse, the admin's pretty-print): Python's recursion limit is shared with
+# the call stack, so without a limit of our own a body that parses here fails one frame further in.
+MAX_NESTING = 64
 
 
 class MalformedBody(Exception):
@@ -50,9 +54,22 @@ class Envelope:
 
 def _short_text(value: Any, limit: int) -> str | None:
     if isinstance(value, (str, int)) and not isinstance(value, bool):
-        text = without_nul(str(value))
+        text = storable_text(str(value))
         return text[:limit] if text else None
     return None
+
+
+def _nesting(value: Any) -> int:
+    """How many containers deep `value` goes, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            break
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def read_envelope(raw_body: bytes) -> Envelope:
@@ -63,6 +80,8 @@ def read_envelope(raw_body: bytes) -> Envelope:
         raise MalformedBody("body is not valid JSON (UTF-8)") from exc
     if not isinstance(body, dict):
         raise MalformedBody("body is not a JSON object")
+    if _nesting(body) > MAX_NESTING:
+        raise MalformedBody(f"body is nested deeper than {MAX_NESTING} levels")
     event_type = body.get("event")
     payload = body.get("payload")
     if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
@@ -72,7 +91,7 @@ def read_envelope(raw_body: bytes) -> Envelope:
     event_ts = body.get("event_ts")
     return Envelope(
         body=body,
-        event_type=without_nul(event_type)[:128],
+        event_type=storable_text(event_type)[:128],
         event_ts=event_ts
         if isinstance(event_ts, int) and not isinstance(event_ts, bool) and 0 <= event_ts < 2**63
         else None,

@@ -53,7 +53,9 @@ def store_event(uow: UnitOfWork, envelope: Envelope, raw_body: bytes, headers: d
             event_type=envelope.event_type,
             event_ts=envelope.event_ts,
             account_id=envelope.account_id,
-            meeting_id=envelope.meeting_id,
+            # An account event concerns no meeting: with a meeting id (a signed body may carry one), that
+            # meeting's reconcile job would take it up too, find no handler and retry it as a fault.
+            meeting_id=None if envelope.account_event else envelope.meeting_id,
             meeting_uuid=envelope.meeting_uuid,
             participant_uuid=envelope.participant_uuid,
             raw_body=raw_body,

@@ -8,12 +8,22 @@ fields are ignored; a value of the wrong kind is a ValidationError naming the fi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
+from marshmallow.validate import Length, Range
 
 MAX_MEETING_NUMBER = 2**63 - 1
+# Zoom's times and durations lie far inside what datetime holds. Nearer its ends they are malformed:
+# the first arithmetic on them would overflow (a report pull due after a meeting "ended" in 9999, a
+# calendar's end of a meeting starting in 9998 and lasting a year, a time zone's offset of either).
+EARLIEST_TIME = datetime(2, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9998, 1, 1, tzinfo=UTC)
+LATEST_MS = int(LATEST_TIME.timestamp() * 1000)  # event_ts and time_stamp are ms since 1970
+MAX_DURATION_MINUTES = 365 * 24 * 60  # and well inside a training's INTEGER column
+UUID_MAX_LENGTH = 128  # the meeting_instances and participant_events columns
 
 
 def as_meeting_number(value: Any) -> int | None:
@@ -29,9 +39,16 @@ def as_meeting_number(value: Any) -> int | None:
     return number if 0 < number <= MAX_MEETING_NUMBER else None
 
 
-def without_nul(text: str) -> str:
-    """PostgreSQL text cannot hold NUL; a signed event carrying one must still be stored, not 503'd forever."""
-    return text.replace("\x00", "")
+# A lone surrogate: valid as a JSON escape ("\ud800"), but no database driver can encode it as UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """Text every backend can hold: NUL removed (PostgreSQL text cannot hold it), lone surrogates as U+FFFD.
+
+    A signed event carrying either must still be stored, not answered 500 or 503 forever.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 def as_text(value: Any) -> str:
@@ -41,7 +58,7 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         raise ValidationError("Not a valid string.")
     if isinstance(value, (int, str)):
-        return without_nul(str(value))
+        return storable_text(str(value))
     raise ValidationError("Not a valid string.")
 
 
@@ -79,15 +96,25 @@ class Text(fields.Field):
 
 
 class CleanString(fields.String):
-    """A real string (a number is an error here), with NUL removed."""
+    """A real string (a number is an error here), made storable (storable_text)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return without_nul(super()._deserialize(value, attr, data, **kwargs))
+        return storable_text(super()._deserialize(value, attr, data, **kwargs))
 
 
 class ZoomTime(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
-        return as_zoom_time(value)
+        moment = as_zoom_time(value)
+        if moment is not None and not EARLIEST_TIME <= moment < LATEST_TIME:
+            raise ValidationError("Not a time Zoom could have meant.")
+        return moment
+
+
+class Milliseconds(fields.Integer):
+    """Epoch ms, optional; out of range they would overflow BIGINT columns and datetime further on."""
+
+    def __init__(self):
+        super().__init__(load_default=None, allow_none=True, strict=False, validate=Range(0, LATEST_MS))
 
 
 class _Lenient(Schema):
@@ -118,12 +145,12 @@ class MeetingObjectSchema(_Lenient):
     """`payload.object`; in `*.updated` it holds only `id` and the fields that changed."""
 
     id = MeetingNumber(required=True)
-    uuid = Text(load_default="")
+    uuid = Text(load_default="", validate=Length(max=UUID_MAX_LENGTH))
     topic = CleanString()
     type = fields.Integer(strict=False)
     start_time = ZoomTime(allow_none=True)
     end_time = ZoomTime(allow_none=True)
-    duration = fields.Integer(allow_none=True, strict=False)
+    duration = fields.Integer(allow_none=True, strict=False, validate=Range(max=MAX_DURATION_MINUTES))
     timezone = CleanString(allow_none=True)
     settings = fields.Dict(load_default=dict)
     participant = fields.Nested(ParticipantSchema)
@@ -134,12 +161,12 @@ class PayloadSchema(_Lenient):
     object = fields.Nested(MeetingObjectSchema, required=True)
     old_object = fields.Dict(load_default=dict)
     # ms; set on *.updated: when the change was made in Zoom.
-    time_stamp = fields.Integer(load_default=None, allow_none=True, strict=False)
+    time_stamp = Milliseconds()
 
 
 class EventSchema(_Lenient):
     event = fields.String(required=True)
-    event_ts = fields.Integer(load_default=None, allow_none=True, strict=False)
+    event_ts = Milliseconds()
     payload = fields.Nested(PayloadSchema, required=True)
 
 

@@ -25,8 +25,12 @@ def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
 
 
 def encrypt_token(secret: str, plain_token: str) -> str:
-    """The `encryptedToken` of Zoom's endpoint.url_validation challenge."""
-    return hmac.new(secret.encode("utf-8"), plain_token.encode("utf-8"), hashlib.sha256).hexdigest()
+    """The `encryptedToken` of Zoom's endpoint.url_validation challenge.
+
+    "surrogatepass": a lone "\\ud800" escape is valid JSON; a signed challenge carrying one gets an answer, not a 500.
+    """
+    token = plain_token.encode("utf-8", "surrogatepass")
+    return hmac.new(secret.encode("utf-8"), token, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

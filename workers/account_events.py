@@ -25,8 +25,10 @@ def handle_account_event(inbox_id: int) -> str:
         if event is None or event.status != "pending":
             return "nothing to do"
         payload = json.loads(event.raw_body).get("payload") or {}
-    account_id, user_id = payload.get("account_id"), payload.get("user_id")
-    if not isinstance(account_id, str) or not account_id:
+        # The account as intake stored it (NUL and lone surrogates cleaned): a query cannot take the raw text.
+        account_id = event.account_id if isinstance(payload.get("account_id"), str) else None
+    user_id = payload.get("user_id")
+    if not account_id:
         return _finish(inbox_id, "failed", "app_deauthorized without payload.account_id")
     academies = deauthorized(svc, account_id, user_id if isinstance(user_id, str) else "")
     log.info("app_deauthorized for account %s: academies %s disconnected", account_id, academies)

@@ -106,7 +106,7 @@ def is_iana_timezone(name: Any) -> bool:
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a directory, long names
         return False
     return True
 
