@@ -43,6 +43,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "soak"
 
 def _fault_loop(system: System, rng: random.Random, count: int, spacing: float, stop: threading.Event, log: list):
     """`count` faults, one every `spacing` seconds or so, each chosen at random and each healed."""
+    started = time.monotonic()
     for _ in range(count):
         if stop.wait(rng.uniform(0.5, 1.5) * spacing):
             return
@@ -61,7 +62,7 @@ def _fault_loop(system: System, rng: random.Random, count: int, spacing: float, 
             if workers:
                 system.stack.kill(rng.choice(workers))
             system.stack.start("worker")
-        log.append({"fault": kind, "seconds": round(time.monotonic() - began, 1)})
+        log.append({"fault": kind, "at": round(began - started, 1), "seconds": round(time.monotonic() - began, 1)})
 
 
 def soak(
@@ -91,7 +92,10 @@ def soak(
         started = time.monotonic()
         stop, fault_log = threading.Event(), []
         injector = threading.Thread(
-            target=_fault_loop, args=(system, rng, faults, 4.0, stop, fault_log), name="faults", daemon=True
+            target=_fault_loop,
+            args=(system, rng, faults, _fault_spacing(meetings, people, faults), stop, fault_log),
+            name="faults",
+            daemon=True,
         )
         injector.start()
         expected = {}
@@ -138,6 +142,15 @@ def soak(
             problems.append(f"{figures['lost']} event(s) lost")
         figures["problems"] = problems
         return figures
+
+
+DELIVERY_RATE = 90  # webhooks a second the simulator delivers here (2 cores): to spread the faults over the run
+
+
+def _fault_spacing(meetings: int, people: int, faults: int) -> float:
+    """Seconds between faults, so they fall throughout the delivery rather than all at its start."""
+    expected_seconds = meetings * (people * 4 + 5) * 1.1 / DELIVERY_RATE
+    return max(4.0, expected_seconds / max(faults, 1))
 
 
 def _log_limit(meetings: int, people: int) -> int:
