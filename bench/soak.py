@@ -27,16 +27,17 @@ import time
 from pathlib import Path
 
 from chaos.drill import (
+    DONE,
     attendance_by_email,
     delivery_figures,
     guest_meeting,
     inbox_counts,
     participant_facts,
+    stored_once,
     wait_delivered,
 )
 from chaos.harness import System, running_system
 
-DONE = {"processed", "ignored"}
 FAULTS = ("redis", "postgres", "worker")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "soak"
 
@@ -88,7 +89,7 @@ def soak(
         planned = [guest_meeting(system, people, rng, f"Soak {n}") for n in range(meetings)]
         assert system.zoom.control.wait_for_webhooks(60)  # the meetings' creation, before the run
         before = {m["id"] for m in system.zoom.control.call("GET", "/webhooks/events")["items"]}
-        stored_before = _stored(system)
+        rows_before, keys_before = stored_once(system)
         started = time.monotonic()
         stop, fault_log = threading.Event(), []
         injector = threading.Thread(
@@ -115,16 +116,16 @@ def soak(
             )
 
         system.stack.wait_for(settled, "the LMS to agree with Zoom", timeout=900, watch=False)
-        rows, facts = _stored(system), participant_facts(system)
+        (rows, keys), facts = stored_once(system), participant_facts(system)
         figures = {
             "meetings": meetings,
             "participants": meetings * people,
             "events_sent": originals,
             "deliveries": zoom_side,
             "faults": fault_log,
-            "stored": rows["rows"] - stored_before["rows"],
-            "stored_twice": rows["rows"] - rows["keys"],
-            "lost": originals - (rows["keys"] - stored_before["keys"]),
+            "stored": rows - rows_before,
+            "stored_twice": rows - keys,
+            "lost": originals - (keys - keys_before),
             "facts_applied_twice": facts[0] - facts[1],
             "inbox": inbox_counts(system),
             "attendance_compared": sum(len(want) for want in expected.values()),  # people, each equal to Zoom's
@@ -157,14 +158,6 @@ def _log_limit(meetings: int, people: int) -> int:
     """Room in the simulator's logs for every message and delivery attempt of the run (at most 3 sessions
     a person: 6 events, each possibly twice and retried 3 times), so the checker reads the whole of it."""
     return meetings * (people * 6 + 10) * 2 * 4 + 10_000
-
-
-def _stored(system: System) -> dict:
-    from sqlalchemy import text
-
-    with system.db.connect() as conn:
-        rows, keys = conn.execute(text("SELECT count(*), count(DISTINCT dedupe_key) FROM inbox_events")).one()
-    return {"rows": rows, "keys": keys}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,8 +41,9 @@ def _post(fs: System, path: str, body: dict, headers: dict | None = None) -> dic
     return answer.json()
 
 
-def meeting_with_learners(fs: System, people: int, name: str = "Fault drill") -> Meeting:
-    """A Zoom meeting, its LMS training and `people` registered learners; each will join once or twice."""
+def _linked_training(fs: System, name: str, **training: object) -> tuple[int, int, dict]:
+    """A Zoom meeting and the LMS training linked to it, organised by a publisher: (meeting id, training id,
+    the headers that act as the organizer)."""
     host = _zoom_api(fs.zoom, "GET", "/users/me").json()
     created = _zoom_api(
         fs.zoom,
@@ -57,41 +58,45 @@ def meeting_with_learners(fs: System, people: int, name: str = "Fault drill") ->
         fs, "/users", {"email": f"organizer.{meeting_id}@example.org", "name": "Org", "role": "publisher"}
     )
     acting = {**AUTH, "X-Acting-User": str(organizer["id"])}
-    training = _post(
-        fs,
-        "/trainings",
-        {
-            "academy_id": academy["id"],
-            "theme": name,
-            "start_time": "2026-12-01T09:00:00Z",
-            "duration": 60,
-            "timezone": "UTC",
-            "meeting_type": "meeting",
-            "organizer_id": organizer["id"],
-            "zoom_meeting_id": meeting_id,
-            "max_participants": people + 10,
-        },
-        acting,
-    )
+    body = {
+        "academy_id": academy["id"],
+        "theme": name,
+        "start_time": "2026-12-01T09:00:00Z",
+        "duration": 60,
+        "timezone": "UTC",
+        "meeting_type": "meeting",
+        "organizer_id": organizer["id"],
+        "zoom_meeting_id": meeting_id,
+        **training,
+    }
+    return meeting_id, _post(fs, "/trainings", body, acting)["id"], acting
+
+
+def meeting_with_learners(fs: System, people: int, name: str = "Fault drill") -> Meeting:
+    """A Zoom meeting, its LMS training and `people` registered learners; each will join once or twice."""
+    meeting_id, training_id, acting = _linked_training(fs, name, max_participants=people + 10)
     users = {}
     participants = []
     for n in range(people):
         email = f"learner{n}.{meeting_id}@example.org"
         user = _post(fs, "/users", {"email": email, "name": f"Learner {n}"})
-        _post(fs, f"/trainings/{training['id']}/registrants", {"user_id": user["id"]}, acting)
+        _post(fs, f"/trainings/{training_id}/registrants", {"user_id": user["id"]}, acting)
         users[user["id"]] = email
         sessions = [{"join": 30 + n, "leave": 1200 + 13 * n}]
         if n % 3 == 0:  # a third drop out and come back
             sessions.append({"join": 1500 + n, "leave": 3000 + 7 * n})
         participants.append({"name": f"Learner {n}", "email": email, "sessions": sessions})
     script = {"start": "2026-12-01T09:00:04Z", "end_after": 3600, "participants": participants}
-    return Meeting(meeting_id, training["id"], users, script)
+    return Meeting(meeting_id, training_id, users, script)
 
 
 def attendance(fs: System, meeting: Meeting) -> dict[str, int]:
-    """Seconds attended per email, as the LMS reports them."""
-    body = requests.get(f"{fs.api}/trainings/{meeting.training_id}/attendance", headers=AUTH, timeout=10).json()
-    return {meeting.users[item["user_id"]]: item["attended_seconds"] for item in body["items"]}
+    """Seconds attended per registered learner's email, as the LMS reports them."""
+    return attendance_by_email(fs, meeting.training_id)
+
+
+# What the service does with each event: never pending, failed or lost (ignored: a type we do not act on).
+DONE = {"processed", "ignored"}
 
 
 def inbox_counts(fs: System) -> dict[str, int]:
@@ -135,34 +140,7 @@ def delivery_figures(deliveries: list[dict]) -> dict:
 def guest_meeting(fs: System, people: int, rng, name: str) -> tuple[int, int, dict]:
     """A Zoom meeting and its LMS training, and a script of `people` guests (each with an email, none an LMS
     user) joining once to three times at random: (meeting id, training id, script)."""
-    host = _zoom_api(fs.zoom, "GET", "/users/me").json()
-    created = _zoom_api(
-        fs.zoom,
-        "POST",
-        f"/users/{host['id']}/meetings",
-        json={"topic": name, "type": 2, "start_time": "2026-12-01T09:00:00Z", "duration": 60, "timezone": "UTC"},
-    )
-    assert created.status_code == 201, created.text
-    meeting_id = created.json()["id"]
-    academy = _post(fs, "/academies", {"name": f"{name} academy"})
-    organizer = _post(
-        fs, "/users", {"email": f"organizer.{meeting_id}@example.org", "name": "Org", "role": "publisher"}
-    )
-    training = _post(
-        fs,
-        "/trainings",
-        {
-            "academy_id": academy["id"],
-            "theme": name,
-            "start_time": "2026-12-01T09:00:00Z",
-            "duration": 60,
-            "timezone": "UTC",
-            "meeting_type": "meeting",
-            "organizer_id": organizer["id"],
-            "zoom_meeting_id": meeting_id,
-        },
-        {**AUTH, "X-Acting-User": str(organizer["id"])},
-    )
+    meeting_id, training_id, _ = _linked_training(fs, name)
     participants = []
     for n in range(people):
         sessions, at = [], rng.randint(0, 600)
@@ -174,7 +152,7 @@ def guest_meeting(fs: System, people: int, rng, name: str) -> tuple[int, int, di
                 break
         participants.append({"name": f"Guest {n}", "email": f"guest{n}.{meeting_id}@example.org", "sessions": sessions})
     script = {"start": "2026-12-01T09:00:04Z", "end_after": 3600, "participants": participants}
-    return meeting_id, training["id"], script
+    return meeting_id, training_id, script
 
 
 def attendance_by_email(fs: System, training_id: int) -> dict[str, int]:
