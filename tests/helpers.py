@@ -16,7 +16,7 @@ from chaos.harness import free_port  # noqa: F401 - one free_port for tests and 
 from service.services import EXTENSION_KEY
 from webhook.signature import sign
 from workers.queues import QUEUE_NAMES, queue
-from workers.runner import AppContextJob
+from workers.runner import AppContextJob, jobs_in
 
 SECRET = "test-webhook-secret"
 API_TOKEN = "test-api-token"
@@ -60,13 +60,24 @@ def deliver(client: FlaskClient, body, secret: str = SECRET, timestamp: int | No
     return client.post("/webhooks/zoom", data=data, headers=signed_headers(data, secret, timestamp))
 
 
+class _BurstWorker(SimpleWorker):
+    """RQ's in-process worker without its pubsub command listener.
+
+    That channel carries only RQ's control commands (stop a job, kill the horse, shut down), which no
+    test sends; stopping its thread made every run_jobs on a real Redis wait up to a second.
+    """
+
+    def subscribe(self) -> None:
+        pass
+
+
 def run_jobs(app: Flask) -> int:
-    """Run every queued job in this process until the queues are empty; returns how many ran."""
+    """Run every queued job in this process, in `app`, until the queues are empty; returns how many ran."""
     redis = app.extensions[EXTENSION_KEY].redis
     queues = [queue(redis, name) for name in QUEUE_NAMES]
     before = sum(q.count for q in queues)
-    worker = SimpleWorker(queues, connection=redis, job_class=AppContextJob)
-    worker.work(burst=True, logging_level="WARNING")
+    with jobs_in(app):
+        _BurstWorker(queues, connection=redis, job_class=AppContextJob).work(burst=True, logging_level="WARNING")
     return before
 
 

@@ -6,6 +6,8 @@ import logging
 import multiprocessing
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from redis import Redis
@@ -25,6 +27,17 @@ _app: Flask | None = None
 def set_job_app(app: Flask | None) -> None:
     global _app
     _app = app
+
+
+@contextmanager
+def jobs_in(app: Flask) -> Iterator[None]:
+    """Jobs performed meanwhile run in `app`'s context (tests, one-off runs); the previous app after."""
+    global _app
+    previous, _app = _app, app
+    try:
+        yield
+    finally:
+        _app = previous
 
 
 def _job_app() -> Flask:

@@ -33,7 +33,6 @@ from tests.conftest import ROOT, require
 from tests.helpers import API_TOKEN, SECRET, SECRET_KEY, TOKEN_KEY, deliver, fixture, run_jobs
 from tests.integration.test_reconcile import Lms
 from workers import handlers
-from workers.runner import set_job_app
 from zoomapi.categories import HEAVY
 from zoomapi.limiter import RedisLimiter
 
@@ -87,11 +86,7 @@ class Site:
 
     def run_jobs(self) -> int:
         """What a worker would do now: every queued job, in this process."""
-        set_job_app(self.app)
-        try:
-            return run_jobs(self.app)
-        finally:
-            set_job_app(None)
+        return run_jobs(self.app)
 
 
 def _broken(ctx, event):
@@ -123,11 +118,7 @@ def _seed(site_app: Flask) -> tuple[int, int, list[int]]:
                 email=f"guest{n}@example.org",
             )
             joined.append(deliver(client, body).json["id"])
-        set_job_app(site_app)
-        try:
-            run_jobs(site_app)
-        finally:
-            set_job_app(None)
+        run_jobs(site_app)
     _connected_academy(site_app)
     with svc.unit_of_work() as uow:  # the guests joined over the last five hours: one an hour, for the chart
         for hours, event_id in enumerate(joined[1:], start=1):
