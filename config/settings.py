@@ -25,6 +25,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value > 0:
+        raise ValueError(f"{name} must be more than 0 seconds, got {raw!r}")
+    return value
+
+
 def _ints(env: dict[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     parts = _list(env, name)
     if not parts:
@@ -142,6 +155,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         zoom_redirect_url=env.get("ZOOM_REDIRECT_URL", ""),
         zoom_api_base_url=env.get("ZOOM_API_BASE_URL") or "https://api.zoom.us/v2",
         zoom_oauth_base_url=env.get("ZOOM_OAUTH_BASE_URL") or "https://zoom.us",
+        zoom_connect_timeout=_float(env, "ZOOM_CONNECT_TIMEOUT", 5.0),
+        zoom_read_timeout=_float(env, "ZOOM_READ_TIMEOUT", 20.0),
         report_delays=_ints(env, "REPORT_DELAYS", (300, 600, 1200, 2400, 3600, 7200, 14400)),
         drift_check_seconds=_int(env, "DRIFT_CHECK_SECONDS", 3600),
         notification_email=_bool(env, "NOTIFICATION_EMAIL", False),

@@ -200,10 +200,17 @@ class RedisLimiter:
         )
 
     def block(self, account_id: str, category: str, until: datetime) -> None:
-        """Zoom answered 429: nothing of this category goes for the account until `until`."""
+        """Zoom answered 429: nothing of this category goes for the account until `until`.
+
+        Stored on Redis's clock, which the reserve script reads: a worker whose own clock is off
+        (another host) blocks for as long as Zoom said, not longer or shorter by its skew.
+        """
+        wait = until.timestamp() - time.time()
+        if wait <= 0:
+            return
         _, blocked_key = _keys(account_id, category)
-        ttl = max(1, int(until.timestamp() - time.time()) + 1)
-        self.redis.set(blocked_key, repr(until.timestamp()), ex=ttl)
+        seconds, micros = self.redis.time()
+        self.redis.set(blocked_key, repr(seconds + micros / 1_000_000 + wait), ex=max(1, int(wait) + 1))
 
 
 def _text(value: bytes | str) -> str:

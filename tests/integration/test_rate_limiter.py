@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import redis as redis_lib
@@ -157,6 +158,20 @@ def test_a_block_in_the_past_holds_nothing(redis):
     limiter = RedisLimiter(redis, max_sleep=0)
     limiter.block(ACCOUNT, LIGHT, datetime.now(UTC) - timedelta(seconds=10))
     limiter.acquire(ACCOUNT, LIGHT)
+
+
+def test_a_block_lasts_zooms_wait_whatever_the_blocking_workers_own_clock_says(redis, monkeypatch):
+    skew = 3600.0  # this worker's clock is an hour ahead of Redis's (another host, a wrong NTP)
+    skewed = SimpleNamespace(time=lambda: time.time() + skew, sleep=time.sleep)
+    monkeypatch.setattr("zoomapi.limiter.time", skewed)  # the limiter's module only: Redis keeps its clock
+    ahead = datetime.fromtimestamp(skewed.time(), tz=UTC)
+    RedisLimiter(redis).block(ACCOUNT, LIGHT, ahead + timedelta(seconds=2))  # Zoom said: 2 seconds
+    monkeypatch.undo()
+    limiter = RedisLimiter(redis, max_sleep=0)
+    with pytest.raises(Deferred) as deferred:
+        limiter.acquire(ACCOUNT, LIGHT)
+    wait = (deferred.value.retry_at - datetime.now(UTC)).total_seconds()
+    assert 1.0 < wait <= 2.1  # two seconds, not an hour and two
 
 
 def test_a_block_is_seen_by_another_worker(redis):

@@ -35,6 +35,16 @@ def test_a_malformed_number_is_a_clear_error():
         load_settings({"PORT": "eighty"})
 
 
+def test_zoom_timeouts_are_seconds_from_the_environment_and_must_be_positive():
+    assert (load_settings({}).zoom_connect_timeout, load_settings({}).zoom_read_timeout) == (5.0, 20.0)
+    chosen = load_settings({"ZOOM_CONNECT_TIMEOUT": "1.5", "ZOOM_READ_TIMEOUT": "2"})
+    assert (chosen.zoom_connect_timeout, chosen.zoom_read_timeout) == (1.5, 2.0)
+    with pytest.raises(ValueError, match="ZOOM_READ_TIMEOUT must be a number of seconds"):
+        load_settings({"ZOOM_READ_TIMEOUT": "soon"})
+    with pytest.raises(ValueError, match="ZOOM_CONNECT_TIMEOUT must be more than 0"):
+        load_settings({"ZOOM_CONNECT_TIMEOUT": "0"})
+
+
 def test_zoom_settings_default_to_zoom_and_the_oauth_flow_needs_all_four():
     settings = load_settings({})
     assert (settings.zoom_api_base_url, settings.zoom_oauth_base_url) == ("https://api.zoom.us/v2", "https://zoom.us")
