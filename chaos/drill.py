@@ -35,7 +35,7 @@ def _zoom_api(zoom, method: str, path: str, **kwargs) -> requests.Response:
     )
 
 
-def _post(fs: System, path: str, body: dict, headers: dict | None = None) -> dict:
+def api_post(fs: System, path: str, body: dict, headers: dict | None = None) -> dict:
     answer = requests.post(f"{fs.api}{path}", json=body, headers=headers or AUTH, timeout=10)
     assert answer.status_code in (200, 201), answer.text
     return answer.json()
@@ -53,8 +53,8 @@ def _linked_training(fs: System, name: str, **training: object) -> tuple[int, in
     )
     assert created.status_code == 201, created.text
     meeting_id = created.json()["id"]
-    academy = _post(fs, "/academies", {"name": f"{name} academy"})
-    organizer = _post(
+    academy = api_post(fs, "/academies", {"name": f"{name} academy"})
+    organizer = api_post(
         fs, "/users", {"email": f"organizer.{meeting_id}@example.org", "name": "Org", "role": "publisher"}
     )
     acting = {**AUTH, "X-Acting-User": str(organizer["id"])}
@@ -69,7 +69,7 @@ def _linked_training(fs: System, name: str, **training: object) -> tuple[int, in
         "zoom_meeting_id": meeting_id,
         **training,
     }
-    return meeting_id, _post(fs, "/trainings", body, acting)["id"], acting
+    return meeting_id, api_post(fs, "/trainings", body, acting)["id"], acting
 
 
 def meeting_with_learners(fs: System, people: int, name: str = "Fault drill") -> Meeting:
@@ -79,8 +79,8 @@ def meeting_with_learners(fs: System, people: int, name: str = "Fault drill") ->
     participants = []
     for n in range(people):
         email = f"learner{n}.{meeting_id}@example.org"
-        user = _post(fs, "/users", {"email": email, "name": f"Learner {n}"})
-        _post(fs, f"/trainings/{training_id}/registrants", {"user_id": user["id"]}, acting)
+        user = api_post(fs, "/users", {"email": email, "name": f"Learner {n}"})
+        api_post(fs, f"/trainings/{training_id}/registrants", {"user_id": user["id"]}, acting)
         users[user["id"]] = email
         sessions = [{"join": 30 + n, "leave": 1200 + 13 * n}]
         if n % 3 == 0:  # a third drop out and come back

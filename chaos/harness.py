@@ -8,7 +8,9 @@ simulator delivering webhooks to the web process and retrying as Zoom does.
 
 from __future__ import annotations
 
+import glob
 import os
+import secrets
 import socket
 import sys
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 
 from chaos.redis_server import RedisServer
@@ -30,6 +33,22 @@ from zoomsim.server import RunningSimulator, serve_in_thread
 SECRET = "chaos-webhook-secret"
 TOKEN = "chaos-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def libfaketime() -> str | None:
+    """Debian's libfaketime (package faketime), which moves a process's clock; None where it is missing."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1"))
+    return found[0] if found else None
+
+
+def clock_env(offset: float) -> dict[str, str]:
+    """What runs a process `offset` seconds ahead of the real time, every process by the same offset wherever
+    it starts; its clocks all move (Python's sleeps fail with EINVAL under libfaketime otherwise), and they
+    advance at the real rate, so timers, timeouts and sleeps last what they say."""
+    library = libfaketime()
+    if library is None:
+        raise RuntimeError("libfaketime is not installed (apt-get install faketime)")
+    return {"LD_PRELOAD": library, "FAKETIME": f"{offset:+.0f}"}
 
 
 def free_port() -> int:
@@ -61,8 +80,17 @@ def running_system(
     seed: int = 17,
     extra_env: dict[str, str] | None = None,
     sim_log_limit: int = 100_000,
+    webhooks: bool = True,
+    clock_offset: float = 0.0,
 ) -> Iterator[System]:
-    """Everything up (migrated, web answering); no worker yet: the caller starts as many as it wants."""
+    """Everything up (migrated, web answering); no worker yet: the caller starts as many as it wants.
+
+    `webhooks`: whether the simulated Zoom delivers them. `clock_offset`: seconds the web and worker
+    processes and the simulated Zoom live ahead of the real time (libfaketime), e.g. to just before a UTC
+    midnight; Redis and PostgreSQL keep the real time, which the service never mixes with its own.
+    """
+    if clock_offset and webhooks:
+        raise ValueError("the simulator signs webhooks on the real time: a run ahead of it takes no webhooks")
     database_url = fresh_postgres_database(postgres_url, database)
     pg = urlsplit(database_url)
     proxy = TcpProxy((pg.hostname or "127.0.0.1", pg.port or 5432)).start()
@@ -73,7 +101,7 @@ def running_system(
     zoom = serve_in_thread(
         SimConfig(
             control=True,
-            webhook_urls=(f"{url}/webhooks/zoom",),
+            webhook_urls=(f"{url}/webhooks/zoom",) if webhooks else (),
             webhook_secret=SECRET,
             retry_scale=retry_scale,  # Zoom's 5/20/60-minute retries, compressed
             spec_dir=default_spec_dir(),
@@ -81,6 +109,8 @@ def running_system(
             log_limit=sim_log_limit,  # what the checks read back: it must hold the whole run
         )
     )
+    zoom.sim.clock.offset = clock_offset
+    cfg = zoom.sim.config
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
         PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
@@ -91,10 +121,16 @@ def running_system(
         API_TOKEN=TOKEN,
         ZOOM_API_BASE_URL=f"{zoom.url}/v2",
         ZOOM_OAUTH_BASE_URL=zoom.url,
+        ZOOM_CLIENT_ID=cfg.client_id,
+        ZOOM_CLIENT_SECRET=cfg.client_secret,
+        ZOOM_REDIRECT_URL=f"{url}/oauth/zoom/callback",
+        SECRET_KEY=secrets.token_urlsafe(32),
+        TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         INSTANCE_DIR=str(workdir / "instance"),
         SWEEP_INTERVAL_SECONDS="1",
         WEB_CONCURRENCY="2",
         **(extra_env or {}),
+        **(clock_env(clock_offset) if clock_offset else {}),
     )
     stack = Stack(env, workdir / "logs")
     db = make_engine(database_url)

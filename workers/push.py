@@ -107,7 +107,7 @@ def _push(svc: Services, training_id: int) -> str:
     try:
         return carry_out(svc, client, plan)
     except (Deferred, ZoomRateLimited) as exc:
-        reason = f"waiting for Zoom's {'daily ' if getattr(exc, 'daily', False) else ''}rate limit"
+        reason = f"waiting for Zoom's {'daily ' if exc.daily else ''}rate limit"
         return _later(svc, plan, exc.retry_at, reason, charge=False)
     except ZoomUnavailable as exc:
         attempts = 1 + max((row.attempts for row in plan.rows), default=0)

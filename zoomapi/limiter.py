@@ -51,11 +51,14 @@ return tostring(tonumber(oldest[2]) + window - t)
 
 
 class Deferred(Exception):  # noqa: N818 - a signal to reschedule, not a failure
-    """The call may not go before `retry_at`; the job should be rescheduled for then."""
+    """The call may not go before `retry_at`; the job should be rescheduled for then.
 
-    def __init__(self, retry_at: datetime, reason: str):
+    `daily`: the budget spent is a day's (a host's creates and updates), as for Zoom's own daily 429.
+    """
+
+    def __init__(self, retry_at: datetime, reason: str, daily: bool = False):
         super().__init__(f"deferred until {retry_at.isoformat()}: {reason}")
-        self.retry_at, self.reason = retry_at, reason
+        self.retry_at, self.reason, self.daily = retry_at, reason, daily
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,9 @@ class RedisLimiter:
             self.redis.expire(key, DAY_TTL)
         if used > self.host_daily:
             self.redis.decr(key)
-            raise Deferred(next_utc_midnight(now), f"the daily {self.host_daily} creates and updates of host {host_id}")
+            raise Deferred(
+                next_utc_midnight(now), f"the daily {self.host_daily} creates and updates of host {host_id}", daily=True
+            )
         if account_id:
             by_account = _account_hosts_key(account_id, now)
             pipe = self.redis.pipeline(transaction=False)

@@ -294,6 +294,21 @@ def test_the_hosts_daily_limit_defers_the_push_to_zooms_reset(app, client, acade
         assert row.next_attempt_at == datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=UTC)
 
 
+def test_a_host_whose_daily_budget_our_count_has_spent_waits_for_the_reset_without_asking_zoom(
+    app, client, academy, zoom, svc
+):
+    shown = synced_training(app, client, academy)
+    limiter = RedisLimiter(svc.redis)
+    while limiter.host_budget_used(shown["zoom"]["host_id"]) < limiter.host_daily:
+        limiter.spend_host(shown["zoom"]["host_id"])  # the host's other trainings spent the day's 100
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=academy["headers"])
+    run_jobs(app)
+    with svc.unit_of_work() as uow:
+        row = uow.session.scalars(select(OutboxItem).where(OutboxItem.kind == "update")).one()
+        assert row.status == "pending" and row.last_error == "waiting for Zoom's daily rate limit"
+    assert zoom_calls(zoom, "PATCH", "/meetings/") == []
+
+
 @pytest.mark.parametrize("fault", [{"kind": "status", "status": 503}, {"kind": "drop"}])
 def test_zoom_unavailable_backs_off_and_the_edit_arrives_later(app, client, academy, zoom, svc, fault):
     shown = synced_training(app, client, academy)
