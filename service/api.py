@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, redirect, request
 from marshmallow import Schema, ValidationError
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service import lms, meeting_control, zoom_connections
 from service.api_schemas import (
+    MAX_ID,
     AcademyIn,
     GuestAssignmentIn,
     RegistrantIn,
@@ -29,7 +31,7 @@ from service.api_schemas import (
     training_patch_schema,
     user_out,
 )
-from service.errors import ServiceError
+from service.errors import NotFound, ServiceError
 from service.services import services
 from workers.queues import enqueue_attendance, enqueue_notifications, request_push, request_reconcile
 
@@ -37,16 +39,35 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 ACTING_USER_HEADER = "X-Acting-User"
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
+# Answered without the bearer token: the API's description holds no data, and clients read it before they have one.
+PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
 
 
 @bp.before_request
 def require_token():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
     expected = services().settings.api_token
     header = request.headers.get("Authorization", "")
     given = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
     if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
         return jsonify(error="missing or invalid bearer token"), 401, {"WWW-Authenticate": "Bearer"}
     return None
+
+
+@bp.before_request
+def ids_in_range():
+    """An id no column can hold names nothing: 404 before the database is asked (it would raise an overflow)."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound(f"{name} {value} not found")
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI document of this blueprint (service/openapi.json), checked against the app by the tests."""
+    return Response(OPENAPI_DOCUMENT.read_bytes(), mimetype="application/json")
 
 
 @bp.errorhandler(ServiceError)

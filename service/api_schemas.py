@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates
 
 from models import MEETING_TYPES, THEME_MAX_LENGTH
 from service.lms_rules import CREATE_MODES, CREATE_ON_SAVE, DEFAULT_ROLE, PERMISSIONS
-from webhook.schemas import MAX_MEETING_NUMBER
+from webhook.schemas import EARLIEST_TIME, LATEST_TIME, MAX_MEETING_NUMBER
 from workers.field_rules import is_iana_timezone
+
+MAX_ID = 2**63 - 1  # the largest id (BIGINT) a row can have: larger ones are refused before a query overflows
+ID = validate.Range(min=1, max=MAX_ID)
+MAX_DURATION = 25 * 60  # minutes: a session ends by midnight of its start day, and no day is longer than 25 hours
+MAX_PARTICIPANTS = 2**31 - 1  # what the column (INTEGER) holds
 
 
 def iso_z(value: datetime | None) -> str | None:
@@ -26,12 +31,40 @@ class AwareDateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise ValidationError("Must include a UTC offset, e.g. 2026-12-01T09:00:00+01:00.")
-        return parsed.astimezone(UTC)
+        try:
+            moment = parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first datetime
+            moment = None
+        # Nearer datetime's ends, the first arithmetic (the session's end, a local midnight) would overflow.
+        if moment is None or not EARLIEST_TIME <= moment < LATEST_TIME:
+            raise ValidationError(f"Must lie between {EARLIEST_TIME.date()} and {LATEST_TIME.date()} (UTC).")
+        return moment
+
+
+def _storable(value: object) -> bool:
+    """Whether every string in `value` can be stored: PostgreSQL refuses NUL, UTF-8 a lone surrogate."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
 
 
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _only_storable_text(self, data: dict, **kwargs) -> dict:
+        """Refused as invalid here, such text would otherwise fail the database write with a 500."""
+        bad = {
+            name: ["Must not contain NUL or unpaired surrogate characters."]
+            for name, v in data.items()
+            if not _storable(v)
+        }
+        if bad:
+            raise ValidationError(bad)
+        return data
 
 
 class AcademyIn(_Strict):
@@ -61,15 +94,17 @@ def user_out(user) -> dict:
 
 
 class TrainingIn(_Strict):
-    academy_id = fields.Integer(required=True, strict=True)
+    academy_id = fields.Integer(required=True, strict=True, validate=ID)
     theme = fields.String(required=True, validate=validate.Length(min=1, max=THEME_MAX_LENGTH))
     start_time = AwareDateTime(required=True)
-    duration = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    duration = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_DURATION))
     timezone = fields.String(required=True)
     meeting_type = fields.String(required=True, validate=validate.OneOf(MEETING_TYPES))
-    organizer_id = fields.Integer(load_default=None, allow_none=True, strict=True)  # none: the creator
+    organizer_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=ID)  # none: the creator
     description = fields.String(load_default=None, allow_none=True)
-    max_participants = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+    max_participants = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_PARTICIPANTS)
+    )
     min_attendance_percent = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=100)
     )
@@ -88,11 +123,15 @@ class TrainingIn(_Strict):
             raise ValidationError("Must not be blank.")
 
 
+# Zoom's account ids and app credentials are printable ASCII; others could not even go into the Basic auth header.
+CREDENTIAL = validate.Regexp(r"^[!-~]+$", error="Must be printable ASCII without spaces.")
+
+
 class ServerToServerIn(_Strict):
     kind = fields.String(required=True, validate=validate.Equal("server_to_server"))
-    account_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    client_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    client_secret = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    account_id = fields.String(required=True, validate=[validate.Length(min=1, max=64), CREDENTIAL])
+    client_id = fields.String(required=True, validate=[validate.Length(min=1, max=128), CREDENTIAL])
+    client_secret = fields.String(required=True, validate=[validate.Length(min=1, max=256), CREDENTIAL])
 
 
 def connection_out(view: dict) -> dict:
@@ -106,11 +145,11 @@ def training_patch_schema() -> TrainingIn:
 
 class GuestAssignmentIn(_Strict):
     guest = fields.String(required=True, validate=validate.Length(min=1, max=400))
-    user_id = fields.Integer(required=True, strict=True)
+    user_id = fields.Integer(required=True, strict=True, validate=ID)
 
 
 class RegistrantIn(_Strict):
-    user_id = fields.Integer(required=True, strict=True)
+    user_id = fields.Integer(required=True, strict=True, validate=ID)
 
 
 def notification_out(notification) -> dict:
