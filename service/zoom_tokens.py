@@ -9,6 +9,7 @@ tokens are committed before the lock is released.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -25,6 +26,7 @@ from zoomapi.oauth import OAuthClient, OAuthRefused, TokenSet
 # Refresh this long before Zoom's expiry, so no call goes out with a token about to die.
 REFRESH_MARGIN = timedelta(minutes=2)
 LOCK_TIMEOUT = 60
+RENEWAL_GRACE_SECONDS = 3.0
 
 
 class ConnectionBroken(Exception):
@@ -108,6 +110,9 @@ def access_token(svc: Services, connection_id: int, refused: str | None = None) 
         except OAuthRefused as exc:
             metrics.count(svc.redis, "zoomsync_token_refreshes", outcome="refused")
             reason = f"Zoom refused to renew the token ({exc.error}: {exc.reason}); reconnect"
+            renewed = _await_renewal(svc, box, connection_id, version)
+            if renewed is not None:
+                return renewed  # our refresh token had just been used by a worker that renewed
             with svc.unit_of_work() as uow:
                 stored = uow.session.get(ZoomConnection, connection_id)
                 if stored.token_version == version and stored.status != "disconnected":
@@ -116,13 +121,36 @@ def access_token(svc: Services, connection_id: int, refused: str | None = None) 
             raise ConnectionBroken(reason) from exc
         with svc.unit_of_work() as uow:
             stored = uow.session.get(ZoomConnection, connection_id)
-            if stored.status == "disconnected" or stored.token_version != version:
-                raise ConnectionBroken(f"Zoom connection {connection_id} changed while its token was renewed")
+            if stored.status == "disconnected":
+                raise ConnectionBroken(f"Zoom connection {connection_id} was disconnected while its token was renewed")
+            renewed = _renewed_meanwhile(box, stored, version)
+            if renewed is not None:
+                return renewed  # theirs is stored; ours (a second valid token) is simply not used
             store_tokens(box, stored, tokens)
             stored.status = "connected"
             uow.commit()
         metrics.count(svc.redis, "zoomsync_token_refreshes", outcome="renewed")
         return tokens.access_token
+
+
+def _renewed_meanwhile(box: TokenBox, stored: ZoomConnection, version: int) -> str | None:
+    """The token another worker stored while we renewed, if one did and it is usable: the lock is a Redis key,
+    and a Redis that restarts empty lets a second worker in. That is no broken connection: theirs stands."""
+    if stored.token_version == version or stored.status != "connected" or not _fresh(stored):
+        return None
+    return box.open(stored.access_token_sealed or "")
+
+
+def _await_renewal(svc: Services, box: TokenBox, connection_id: int, version: int) -> str | None:
+    """After a refused refresh, a moment's wait for a renewal under way elsewhere (whose refresh made ours dead)
+    before the connection is declared broken: a refused refresh is rare, a wrong "reconnect" costly."""
+    deadline = time.monotonic() + RENEWAL_GRACE_SECONDS
+    while True:
+        with svc.unit_of_work() as uow:
+            renewed = _renewed_meanwhile(box, uow.session.get(ZoomConnection, connection_id), version)
+        if renewed is not None or time.monotonic() >= deadline:
+            return renewed
+        time.sleep(0.1)
 
 
 def _new_tokens(svc: Services, connection: ZoomConnection, box: TokenBox) -> TokenSet:

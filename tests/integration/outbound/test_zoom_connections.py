@@ -7,6 +7,7 @@ disconnect (revoke), and Zoom's app_deauthorized webhook.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +18,7 @@ from sqlalchemy import select, text
 
 from models import InboxEvent, ZoomConnection
 from service import zoom_connections
+from service import zoom_tokens as zoom_tokens_module
 from service.token_box import TokenBox
 from service.zoom_tokens import ConnectionBroken, access_token
 from tests.helpers import AUTH, TOKEN_KEY, deliver, run_jobs, sim_bodies
@@ -239,6 +241,47 @@ def test_two_workers_refreshing_at_once_refresh_once_and_lose_nothing(client, ac
     assert len(set(results)) == 1 and results[0] != stale and len(results) == 4
     stored = connection_row(svc, academy)
     assert TokenBox([TOKEN_KEY]).open(stored.refresh_token_sealed) in zoom.sim.world.refresh_tokens  # still alive
+
+
+def test_two_workers_refreshing_after_their_lock_was_lost_keep_the_winners_tokens(
+    client, academy, zoom, svc, monkeypatch
+):
+    """Redis restarted empty under a refresh: the lock is gone and a second worker refreshes too. Zoom refuses its
+    (used) refresh token; that is no broken connection: both workers go on with the winner's token."""
+    connect_oauth(client, academy)
+    row = connection_row(svc, academy)
+    stale = TokenBox([TOKEN_KEY]).open(row.access_token_sealed)
+    monkeypatch.setattr(zoom_tokens_module, "token_lock", lambda svc, connection_id: contextlib.nullcontext())
+    both_read = threading.Barrier(2, timeout=10)
+    real_new_tokens = zoom_tokens_module._new_tokens
+
+    def new_tokens(*args):
+        try:
+            return real_new_tokens(*args)
+        finally:
+            both_read.wait()  # neither stores before both have read the connection and asked Zoom
+
+    monkeypatch.setattr(zoom_tokens_module, "_new_tokens", new_tokens)
+    results: list[object] = []
+
+    def worker():
+        try:
+            results.append(access_token(svc, row.id, refused=stale))
+        except Exception as exc:  # noqa: BLE001 - what the test reports
+            results.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    refreshes = [r for r in sim_requests(zoom, "/oauth/token") if r["body"].get("grant_type") == "refresh_token"]
+    assert sorted(r["status"] for r in refreshes) == [200, 400]  # the second used a dead refresh token
+    assert len(results) == 2 and all(isinstance(r, str) for r in results), results
+    assert len(set(results)) == 1 and results[0] != stale
+    stored = connection_row(svc, academy)
+    assert stored.status == "connected" and stored.last_error is None
+    assert TokenBox([TOKEN_KEY]).open(stored.refresh_token_sealed) in zoom.sim.world.refresh_tokens
 
 
 def test_a_401_gets_one_refresh_and_one_retry(client, academy, zoom, svc):
