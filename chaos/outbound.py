@@ -30,6 +30,46 @@ class Academy:
     acting: dict[str, str]  # the headers that act as the organizer
 
 
+PATIENCE_SECONDS = 120.0  # how long an LMS keeps retrying an edit the service answered 503 (its store away)
+
+
+class Patience:
+    """What an LMS does when the service answers 503 or not at all: it tries again a second later.
+
+    Counts the retries, for the soak's figures; anything else unexpected fails at once.
+    """
+
+    def __init__(self) -> None:
+        self.retries = 0
+
+    def send(self, method: str, url: str, ok: tuple[int, ...], **kwargs) -> requests.Response:
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while True:
+            try:
+                answer = requests.request(method, url, timeout=10, **kwargs)
+                if answer.status_code in ok:
+                    return answer
+                if answer.status_code != 503:
+                    raise AssertionError(f"{method} {url}: {answer.status_code} {answer.text[:300]}")
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{method} {url}: no answer but 503 for {PATIENCE_SECONDS:.0f} s")
+            self.retries += 1
+            time.sleep(1)
+
+
+IMPATIENT = None  # the default: the first answer decides
+
+
+def _send(patience: Patience | None, method: str, url: str, ok: tuple[int, ...], **kwargs) -> requests.Response:
+    if patience is not None:
+        return patience.send(method, url, ok, **kwargs)
+    answer = requests.request(method, url, timeout=10, **kwargs)
+    assert answer.status_code in ok, f"{method} {url}: {answer.status_code} {answer.text[:300]}"
+    return answer
+
+
 def _organizer(fs: System, academy_id: int, email: str) -> Academy:
     body = {"email": email, "name": "Harper Host", "role": "publisher"}
     organizer = api_post(fs, "/users", body)["id"]
@@ -69,6 +109,14 @@ def connect_oauth(fs: System, name: str = "Outbound OAuth") -> Academy:
     return _organizer(fs, academy_id, cfg.host_email)
 
 
+def another_host(fs: System, academy: Academy, n: int) -> Academy:
+    """The academy with another organizer, a licensed user of the simulated account, so that their trainings
+    spend their own daily 100 creates and updates (Zoom counts them per host)."""
+    email = f"host{n}.{academy.id}@example.org"
+    fs.zoom.control.call("POST", "/users", {"email": email, "first_name": "Host", "last_name": str(n)})
+    return _organizer(fs, academy.id, email)
+
+
 def new_trainings(fs: System, academy: Academy, count: int, registrants: int = 2, name: str = "Edited") -> list[int]:
     """`count` trainings, each with `registrants` learners (emails unique to the run): their ids."""
     ids = []
@@ -89,18 +137,21 @@ def new_trainings(fs: System, academy: Academy, count: int, registrants: int = 2
     return ids
 
 
-def add_learner(fs: System, academy: Academy, training_id: int, tag: str) -> int:
+def add_learner(fs: System, academy: Academy, training_id: int, tag: str, patience: Patience | None = IMPATIENT) -> int:
+    """A new LMS user registered for the training (a 409 on a retry: the first try had done it)."""
     email = f"learner.{tag}.{training_id}.{random.getrandbits(32):x}@example.org"
-    user = api_post(fs, "/users", {"email": email, "name": f"Learner {tag}"})["id"]
-    api_post(fs, f"/trainings/{training_id}/registrants", {"user_id": user}, academy.acting)
+    body = {"email": email, "name": f"Learner {tag}"}
+    user = _send(patience, "POST", f"{fs.api}/users", (201,), json=body, headers=AUTH).json()["id"]
+    url = f"{fs.api}/trainings/{training_id}/registrants"
+    _send(patience, "POST", url, (201, 409), json={"user_id": user}, headers=academy.acting)
     return user
 
 
-def remove_learner(fs: System, academy: Academy, training_id: int, user_id: int) -> None:
-    answer = requests.delete(
-        f"{fs.api}/trainings/{training_id}/registrants/{user_id}", headers=academy.acting, timeout=10
-    )
-    assert answer.status_code == 204, answer.text
+def remove_learner(
+    fs: System, academy: Academy, training_id: int, user_id: int, patience: Patience | None = IMPATIENT
+) -> None:
+    url = f"{fs.api}/trainings/{training_id}/registrants/{user_id}"
+    _send(patience, "DELETE", url, (204,), headers=academy.acting)
 
 
 def random_schedule(rng: random.Random) -> dict:
@@ -120,10 +171,9 @@ def random_schedule(rng: random.Random) -> dict:
     return change
 
 
-def edit(fs: System, academy: Academy, training_id: int, change: dict) -> None:
+def edit(fs: System, academy: Academy, training_id: int, change: dict, patience: Patience | None = IMPATIENT) -> None:
     """One LMS edit of a training's schedule, as its organizer."""
-    answer = requests.patch(f"{fs.api}/trainings/{training_id}", json=change, headers=academy.acting, timeout=10)
-    assert answer.status_code == 200, answer.text
+    _send(patience, "PATCH", f"{fs.api}/trainings/{training_id}", (200,), json=change, headers=academy.acting)
 
 
 def lms_side(fs: System, training_id: int) -> dict:
@@ -210,3 +260,8 @@ def call_figures(calls: list[dict], timeout: float | None = None) -> dict:
     if timeout is not None:
         figures["answered_after_the_timeout"] = sum(1 for c in calls if c["duration_ms"] >= timeout * 1000)
     return figures
+
+
+def accepted_patches(calls: list[dict]) -> int:
+    """Meeting updates Zoom accepted among `calls`: what an edit costs of the host's daily budget."""
+    return sum(1 for c in calls if c["method"] == "PATCH" and "/meetings/" in c["path"] and c["status"] == 204)

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from chaos.drill import report
 from chaos.harness import libfaketime, running_system
 from chaos.outbound import (
+    accepted_patches,
     add_learner,
     call_figures,
     connect_oauth,
@@ -101,7 +102,7 @@ def test_edits_made_while_zoom_is_down_then_storming_all_reach_zoom_in_their_fin
         outage = call_figures(zoom_calls(fs, before_outage), timeout=2.0)
         assert outage["calls"] > 0 and all(key.endswith("(injected)") for key in outage["by_answer"]), outage
         synced_after_outage = wait_in_sync(fs, trainings, 120)
-        outage_patches = _accepted_patches(zoom_calls(fs, before_outage))
+        outage_patches = accepted_patches(zoom_calls(fs, before_outage))
 
         # A 429 storm: another app on the account spends most of its per-second budget.
         before_storm = last_call_id(fs)
@@ -119,7 +120,7 @@ def test_edits_made_while_zoom_is_down_then_storming_all_reach_zoom_in_their_fin
         refused = len(_genuine_429s(storm_calls))
 
         synced_after_storm = wait_in_sync(fs, trainings, 120)
-        storm_patches = _accepted_patches(zoom_calls(fs, before_storm))
+        storm_patches = accepted_patches(zoom_calls(fs, before_storm))
 
     assert refused > 0, f"the storm never happened: {storm}"
     # Each 429 blocks the category until Zoom's Retry-After: at most the calls in flight (one per worker)
@@ -144,10 +145,6 @@ def test_edits_made_while_zoom_is_down_then_storming_all_reach_zoom_in_their_fin
         meeting_patches_after_storm=storm_patches,
         outbox=outbox_counts(fs),
     )
-
-
-def _accepted_patches(calls: list[dict]) -> int:
-    return sum(1 for c in calls if c["method"] == "PATCH" and "/meetings/" in c["path"] and c["status"] == 204)
 
 
 def _require_faketime() -> None:
