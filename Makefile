@@ -36,7 +36,8 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
 
-## faults: the fault tests alone (tests/faults: Redis killed, PostgreSQL cut off, a worker SIGKILLed, a short soak)
+## faults: the fault tests alone (tests/faults: Redis killed, PostgreSQL cut off, a worker SIGKILLed, Zoom down,
+##   a 429 storm, the daily cap at midnight, tokens expiring under two workers, a short soak)
 faults: $(STAMP)
 	$(VENV)/bin/pytest tests/faults
 

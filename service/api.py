@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, redirect, request
 from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from service import lms, meeting_control, zoom_connections
 from service.api_schemas import (
@@ -82,6 +82,15 @@ def service_error(exc: ServiceError):
 def integrity_error(_exc: IntegrityError):
     """Two requests raced past the service layer's checks; the database's unique index decided."""
     return jsonify(error="conflicts with existing data (e.g. the same email or meeting at once)"), 409
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+def database_unavailable(exc: DBAPIError):
+    """The database is away (a restart, a failover, a cut network): 503 and Retry-After, so the LMS tries again,
+    as the webhook endpoint answers Zoom; never a 500, which says the request itself was wrong."""
+    log.warning("database unavailable, answering 503: %s", type(exc.orig).__name__)
+    return jsonify(error="the database is unavailable; try again shortly"), 503, {"Retry-After": "1"}
 
 
 @bp.errorhandler(ValidationError)

@@ -237,3 +237,19 @@ def test_a_race_past_the_duplicate_check_is_409_not_500(client, monkeypatch):
     monkeypatch.setattr(lms, "find_user_by_email", lambda uow, email: None)
     response = post(client, "/users", {"email": "Ann@example.org", "name": "Ann twin"})
     assert response.status_code == 409
+
+
+def test_a_database_outage_is_a_503_with_retry_after_never_a_500(client, academy, organizer, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from service import lms
+
+    created = post(client, "/trainings", training_body(academy, organizer), acting(organizer["id"])).json
+
+    def cut_off(*args, **kwargs):
+        raise OperationalError("UPDATE trainings", {}, ConnectionError("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(lms, "update_training", cut_off)  # what a cut-off PostgreSQL raises mid-request
+    answer = client.patch(f"/api/v1/trainings/{created['id']}", json={"duration": 45}, headers=acting(organizer["id"]))
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.json == {"error": "the database is unavailable; try again shortly"}
