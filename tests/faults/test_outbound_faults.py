@@ -180,15 +180,17 @@ def test_the_hosts_daily_limit_holds_their_edits_until_zooms_midnight_and_then_t
         def run_time() -> datetime:
             return datetime.now(UTC) + timedelta(seconds=offset)
 
-        def held() -> bool:
-            counts = outbox_counts(fs)
-            return counts.get("pending", 0) == 2 and len(_patches(fs, before)) == 3
+        def reasons() -> list[str | None]:
+            with fs.db.connect() as conn:
+                return conn.execute(text("SELECT last_error FROM outbox WHERE status = 'pending'")).scalars().all()
 
-        fs.stack.wait_for(held, "two edits held back by the daily limit", 20)
+        def held() -> bool:  # both pushes have said why they wait, and Zoom was asked 3 times
+            waiting = reasons()
+            return len(waiting) == 2 and all("daily" in (r or "") for r in waiting) and len(_patches(fs, before)) == 3
+
+        fs.stack.wait_for(held, f"two edits held back by the daily limit ({reasons()})", 20)
         assert run_time() < midnight, "the drill ran past midnight before the limit was reached: raise LEAD_SECONDS"
-        with fs.db.connect() as conn:
-            reasons = conn.execute(text("SELECT last_error FROM outbox WHERE status = 'pending'")).scalars().all()
-        assert reasons and all("daily" in (reason or "") for reason in reasons), reasons
+        assert reasons() == ["waiting for Zoom's daily rate limit"] * 2
         time.sleep(max(0.0, (midnight - run_time()).total_seconds() - 2))
         before_midnight = _patches(fs, before)  # what went before the reset
         synced_after = wait_in_sync(fs, trainings, 60)
