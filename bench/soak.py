@@ -252,7 +252,7 @@ def _soak(
             )
 
         system.stack.wait_for(settled, "the LMS to agree with Zoom", timeout=900, watch=False)
-        wait_in_sync(system, list(owners), 600)
+        wait_in_sync(system, list(owners), 600, settle=True)  # what still differs is reported below
         # Pushes that went late sent webhooks of their own (Zoom's meeting.updated): count those too.
         assert wait_delivered(system.zoom, 300), "the simulator still has webhooks to deliver"
         system.stack.wait_for(lambda: set(inbox_counts(system)) <= DONE, "every event done", 300, watch=False)
@@ -283,7 +283,10 @@ def _soak(
                 "retried_after_503": editor.patience.retries,
                 "errors": editor.errors,
                 "not_as_set": editor.not_as_set(),
-                "differing_from_zoom": [training_id for training_id, _, _ in differences(system, list(owners))],
+                "differing_from_zoom": [
+                    {"training": training_id, "lms": lms_held, "zoom": zoom_held}
+                    for training_id, lms_held, zoom_held in differences(system, list(owners))
+                ],
                 "outbox": outbox_counts(system),
                 "zoom_calls": call_figures(outbound_calls),
                 "meeting_patches": accepted_patches(outbound_calls),

@@ -229,11 +229,20 @@ def all_sent(fs: System) -> bool:
     return set(outbox_counts(fs)) <= {"sent", "cancelled"}
 
 
-def wait_in_sync(fs: System, training_ids: list[int], timeout: float) -> float:
-    """Until every outbox row is sent and every training agrees with Zoom: the seconds it took."""
+def wait_in_sync(fs: System, training_ids: list[int], timeout: float, settle: bool = False) -> float:
+    """Until every outbox row is sent and every training agrees with Zoom: the seconds it took.
+
+    `settle`: return when the time is up instead of failing, for a checker that reports what still differs.
+    """
     started = time.monotonic()
-    fs.stack.wait_for(lambda: all_sent(fs), f"every push sent ({outbox_errors(fs)})", timeout)
-    fs.stack.wait_for(lambda: not differences(fs, training_ids), "both sides equal", max(10.0, timeout / 4))
+    try:
+        fs.stack.wait_for(lambda: all_sent(fs), "every push sent", timeout)
+        fs.stack.wait_for(lambda: not differences(fs, training_ids), "both sides equal", max(10.0, timeout / 4))
+    except AssertionError as exc:
+        if not settle:
+            raise AssertionError(
+                f"{exc}\nnot sent: {outbox_errors(fs)}\ndiffering: {differences(fs, training_ids)[:3]}"
+            ) from None
     return round(time.monotonic() - started, 1)
 
 

@@ -287,7 +287,11 @@ def _gateway_error(status: int) -> Response:
 
 
 def _drop_connection() -> Response:
-    """Close the socket without an answer, as a dropped connection does (the client sees a connection error)."""
+    """Close the socket without an answer, as a dropped connection does (the client sees a connection error).
+
+    The body is read first: the request log keeps it, and reading it from a closed socket would fail.
+    """
+    request.get_data(cache=True)
     sock = request.environ.get("werkzeug.socket")
     if sock is not None:
         import socket

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
@@ -89,6 +90,26 @@ def test_a_drop_fault_closes_the_connection_without_an_answer(sim, api: Api, con
         api("GET", "/users/me")
 
     assert api("GET", "/users/me").status_code == 200
+
+
+def test_a_dropped_request_whose_body_comes_late_is_logged_as_dropped_with_its_body(sim, api: Api, control):
+    """The body arrives after the headers (a loaded client): the drop must not read it from a closed socket."""
+    _fault(control, kind="drop", count=1, method="PATCH")
+    body = json.dumps({"duration": 45}).encode()
+    host, port = sim.url.removeprefix("http://").split(":")
+    head = (
+        f"PATCH /v2/meetings/81234567890 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {api.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(head)
+        time.sleep(0.3)  # the server has the headers, and decides on the fault, before the body is there
+        conn.sendall(body)
+        assert conn.recv(1024) == b""  # closed without an answer
+
+    [row] = _wait_logged(sim, "/v2/meetings/81234567890", 1)
+    assert (row["status"], row["fault"], row["body"]) == (None, True, {"duration": 45})
+    assert sim.sim.errors == []
 
 
 def test_latency_longer_than_the_client_read_timeout_is_a_timeout(sim, api: Api, control):
