@@ -18,6 +18,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 
 from workers.job_safety import check_job_call
 
@@ -81,8 +82,34 @@ def _marked_job_status(redis: Redis, key: str) -> JobStatus | None:
 
 
 def _marked_job_waits(redis: Redis, key: str) -> bool:
-    """Whether the job a marker names is really still waiting in Redis (queued, scheduled or deferred)."""
-    return _marked_job_status(redis, key) in LIVE_STATUSES
+    """Whether the job a marker names is really still waiting in Redis (queued, scheduled or deferred).
+
+    A scheduled job long overdue is queued here: RQ's scheduler runs inside one worker, and when that
+    worker dies its lock holds the others off for a minute, so due jobs would wait for the next worker's
+    maintenance. The sweeper does the scheduler's work for them.
+    """
+    status = _marked_job_status(redis, key)
+    if status == JobStatus.SCHEDULED:
+        _queue_if_overdue(redis, redis.get(key).decode())
+    return status in LIVE_STATUSES
+
+
+SCHEDULER_LAG_SECONDS = 90  # longer than a healthy scheduler ever lags (its lock lives 61 s after it dies)
+
+
+def _queue_if_overdue(redis: Redis, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=redis)
+        registry = ScheduledJobRegistry(job.origin, connection=redis)
+        due = registry.get_scheduled_time(job_id)
+    except NoSuchJobError:
+        return False  # queued (or gone) meanwhile
+    if due > datetime.now(UTC) - timedelta(seconds=SCHEDULER_LAG_SECONDS):
+        return False
+    registry.remove(job)
+    queue(redis, job.origin).enqueue_job(job)
+    log.warning("job %s was due at %s and no scheduler queued it: queued by the sweeper", job_id, due.isoformat())
+    return True
 
 
 def _request(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_SECONDS) -> str | None:

@@ -126,6 +126,11 @@ def wait_for_redis(redis: Redis, first_wait: float = 0.5) -> None:
         wait = min(wait * 2, REDIS_WAIT_MAX_SECONDS)
 
 
+# How often a worker tidies RQ's registries and, if no scheduler runs (its worker died), takes it over;
+# RQ's 10 minutes would hold every retry and deferred push that long after the scheduler's worker is lost.
+MAINTENANCE_SECONDS = 30
+
+
 class SyncWorker(Worker):
     """RQ's worker, knowing whether it was asked to stop: if it ends otherwise, Redis was lost."""
 
@@ -152,7 +157,10 @@ def run_worker(app: Flask, burst: bool = False, with_cron: bool = True) -> None:
             # waits for it and starts again, so no supervisor is needed to outlive an outage.
             try:
                 worker = SyncWorker(
-                    [queue(svc.redis, name) for name in QUEUE_NAMES], connection=svc.redis, job_class=AppContextJob
+                    [queue(svc.redis, name) for name in QUEUE_NAMES],
+                    connection=svc.redis,
+                    job_class=AppContextJob,
+                    maintenance_interval=MAINTENANCE_SECONDS,
                 )
                 worker.work(burst=burst, with_scheduler=True)
                 if burst or worker.stop_asked:

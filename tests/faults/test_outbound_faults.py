@@ -266,3 +266,30 @@ def test_tokens_expiring_under_two_workers_are_refreshed_once_and_the_rotated_on
     assert retried == []  # no push failed: a 401 is refreshed and retried inside the call
     assert status == "connected"
     report("token_expiry_two_workers", rounds=rounds, workers=WORKERS, trainings=len(trainings))
+
+
+def test_a_push_waiting_for_its_retry_goes_when_the_worker_running_rqs_scheduler_is_killed(postgres_url, tmp_path):
+    """RQ's scheduler runs inside one worker; killing that worker must not strand the retries it would have queued."""
+    with running_system(postgres_url, tmp_path, database="zoomsync_faults") as fs:
+        first = fs.stack.start("worker")  # the only worker: it runs the scheduler
+        fs.stack.wait_for(lambda: b"Scheduler for" in first.log_path.read_bytes(), "the scheduler to start", 30)
+        academy = connect_server_to_server(fs)
+        [training] = new_trainings(fs, academy, 1, registrants=1)
+        wait_in_sync(fs, [training], 30)
+        fs.zoom.control.fault(kind="status", status=503, count=1, path="^/v2/meetings/", method="PATCH")
+        edit(fs, academy, training, {"duration": 45})
+        fs.stack.wait_for(lambda: outbox_counts(fs).get("pending") == 1 and _waiting(fs), "the push to back off", 30)
+        fs.stack.start("worker")  # a second worker, started while the first holds the scheduler's lock
+        fs.stack.kill(first)  # and the scheduler with it, its retry still scheduled in Redis
+        killed = time.monotonic()
+        # RQ alone would leave it until the survivor's maintenance, 10 minutes on: here within the lock's minute
+        # and a maintenance round (30 s), or the sweeper's overdue check (90 s).
+        wait_in_sync(fs, [training], 150)
+        waited = round(time.monotonic() - killed, 1)
+        assert lms_side(fs, training)["duration"] == 45
+    report("scheduler_worker_killed", seconds_until_pushed=waited)
+
+
+def _waiting(fs) -> bool:
+    with fs.db.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM outbox WHERE next_attempt_at IS NOT NULL")).scalar_one() == 1

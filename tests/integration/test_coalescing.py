@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import copy
 import threading
+from datetime import UTC, datetime, timedelta
 
 from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 
 from models import InboxEvent
 from tests.helpers import create_training, deliver, fixture, queued_job_count, run_jobs
 from workers import handlers
-from workers.queues import RECONCILE_QUEUE, ensure_reconcile, marker_key, queue
+from workers.queues import (
+    OUTBOUND_QUEUE,
+    RECONCILE_QUEUE,
+    SCHEDULER_LAG_SECONDS,
+    ensure_push,
+    ensure_reconcile,
+    marker_key,
+    queue,
+    schedule_push,
+)
 from workers.reconcile import reconcile_meeting
 from workers.sweeper import sweep_inbox
 
@@ -109,3 +120,14 @@ def test_ensure_reconcile_does_not_duplicate_a_waiting_job(client, app):
     assert ensure_reconcile(redis, MEETING) is None
     assert Job.fetch(job_id, connection=redis).get_status() == "queued"
     assert queued_job_count(app) == 1
+
+
+def test_the_sweeper_queues_a_scheduled_push_no_scheduler_took_and_leaves_one_not_yet_due(app):
+    """RQ's scheduler runs in one worker; when that worker dies, due jobs wait until another takes it over."""
+    redis = app.extensions["zoomsync"].redis
+    overdue = schedule_push(redis, 1, datetime.now(UTC) - timedelta(seconds=SCHEDULER_LAG_SECONDS + 10))
+    upcoming = schedule_push(redis, 2, datetime.now(UTC) + timedelta(seconds=60))
+    assert ensure_push(redis, 1) is None and ensure_push(redis, 2) is None  # both still wait: no second job
+    outbound = queue(redis, OUTBOUND_QUEUE)
+    assert outbound.job_ids == [overdue]
+    assert ScheduledJobRegistry(queue=outbound).get_job_ids() == [upcoming]
