@@ -118,6 +118,19 @@ def _upcoming(session, academy_id: int) -> list[Training]:
     )
 
 
+def _moved_on(svc: Services, training: Training) -> bool:
+    """Whether the training changed since it was read for this check: an edit now waits to be pushed, or a push
+    landed (what Zoom was compared with is stale). Zoom's answer may hold that push, or come from before it, so
+    it proves no drift; the next check looks again. Without this, an LMS edit made before Zoom was read could
+    lose to what the check took for a change in Zoom."""
+    with svc.unit_of_work() as uow:
+        fresh = uow.session.get(Training, training.id)
+        waiting = uow.session.scalars(
+            select(OutboxItem.id).where(OutboxItem.training_id == training.id, OutboxItem.status == "pending")
+        ).first()
+        return fresh is None or waiting is not None or (fresh.zoom_confirmed or {}) != (training.zoom_confirmed or {})
+
+
 def _repair(svc: Services, training: Training, meeting: dict[str, Any], account_id: str, read_ms: int) -> bool:
     """Turn what Zoom holds otherwise than it last told us into a meeting.updated for the reconcile job."""
     confirmed = {name: entry[0] for name, entry in (training.zoom_confirmed or {}).items()}
@@ -127,7 +140,7 @@ def _repair(svc: Services, training: Training, meeting: dict[str, Any], account_
         for name in payloads.PUSHED_FIELDS
         if name in meeting and name in confirmed and meeting[name] != confirmed[name]
     }
-    if not drift:
+    if not drift or _moved_on(svc, training):
         return False
     # Stamped with the time Zoom was read: an LMS edit made since is newer and wins.
     now_ms = read_ms

@@ -95,10 +95,34 @@ def test_an_lms_edit_made_after_zoom_was_read_wins_over_the_repair(app, client, 
         uow.session.expunge(stale)
     meeting = zoom.control.meeting(shown["zoom"]["meeting_id"])
     with app.app_context():
-        assert drift._repair(svc, stale, meeting, zoom.sim.config.account_id, read_ms)
+        assert not drift._repair(svc, stale, meeting, zoom.sim.config.account_id, read_ms)  # left to the push
     run_jobs(app)
     assert training(client, shown["id"])["duration"] == 75
     assert zoom.control.meeting(shown["zoom"]["meeting_id"])["duration"] == 75
+
+
+def test_a_push_landing_while_zoom_is_read_is_not_taken_for_drift(app, client, academy, zoom, svc):
+    """The check read its trainings, then an LMS edit was pushed and another made before it read Zoom: Zoom's
+    answer (the first edit) must not come back as a change in Zoom that beats the second, older-stamped edit."""
+    from workers import drift
+
+    shown = synced_training(app, client, academy)
+    with svc.unit_of_work() as uow:
+        stale = uow.session.get(Training, shown["id"])  # what the check compares with: confirmed 60
+        uow.session.expunge(stale)
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 75}, headers=academy["headers"])
+    run_jobs(app)  # pushed: Zoom holds 75
+    client.patch(f"/api/v1/trainings/{shown['id']}", json={"duration": 90}, headers=academy["headers"])
+    meeting = zoom.control.meeting(shown["zoom"]["meeting_id"])  # the check reads Zoom now: 75
+    read_ms = int(datetime.now(UTC).timestamp() * 1000)
+    with app.app_context():
+        assert not drift._repair(svc, stale, meeting, zoom.sim.config.account_id, read_ms)
+    run_jobs(app)
+    assert training(client, shown["id"])["duration"] == 90
+    assert zoom.control.meeting(shown["zoom"]["meeting_id"])["duration"] == 90
+    with svc.unit_of_work() as uow:
+        events = uow.session.scalars(select(InboxEvent)).all()
+        assert [e for e in events if e.headers.get("user-agent") == "zoomsync drift check"] == []
 
 
 def test_one_hosts_trouble_does_not_keep_the_other_hosts_unchecked(app, client, academy, zoom, svc):
