@@ -184,11 +184,11 @@ def test_the_hosts_daily_limit_holds_their_edits_until_zooms_midnight_and_then_t
             with fs.db.connect() as conn:
                 return conn.execute(text("SELECT last_error FROM outbox WHERE status = 'pending'")).scalars().all()
 
-        def held() -> bool:  # both pushes have said why they wait, and Zoom was asked 3 times
+        def held() -> bool:  # both pushes have said why they wait
             waiting = reasons()
-            return len(waiting) == 2 and all("daily" in (r or "") for r in waiting) and len(_patches(fs, before)) == 3
+            return len(waiting) == 2 and all("daily" in (r or "") for r in waiting)
 
-        fs.stack.wait_for(held, f"two edits held back by the daily limit ({reasons()})", 20)
+        fs.stack.wait_for(held, "two edits held back by the daily limit", 20)
         assert run_time() < midnight, "the drill ran past midnight before the limit was reached: raise LEAD_SECONDS"
         assert reasons() == ["waiting for Zoom's daily rate limit"] * 2
         time.sleep(max(0.0, (midnight - run_time()).total_seconds() - 2))
@@ -197,8 +197,10 @@ def test_the_hosts_daily_limit_holds_their_edits_until_zooms_midnight_and_then_t
         after_midnight = [c for c in _patches(fs, before) if c not in before_midnight]
         final = {training_id: lms_side(fs, training_id) for training_id in trainings}
 
-    statuses = [c["status"] for c in before_midnight]
-    assert sorted(statuses) == [204, 204, 429], statuses  # one refusal; the other held edit never knocked
+    statuses = sorted(c["status"] for c in before_midnight)
+    # Two went; then Zoom's refusal, once per push already on its way (one per worker at most): after the
+    # first refusal the host is spent, and no held edit knocks again before the reset.
+    assert statuses[:2] == [204, 204] and 1 <= statuses.count(429) <= WORKERS and len(statuses) <= 2 + WORKERS, statuses
     assert [c["status"] for c in after_midnight] == [204, 204]
     for training_id, change in wanted.items():
         assert (final[training_id]["duration"], final[training_id]["timezone"]) == (
