@@ -71,12 +71,12 @@ def reconcile_job_id(meeting_id: int) -> str:
 # --- markers: at most one waiting job per meeting, training or piece of work ---------------------
 
 
-def _marked_job_status(redis: Redis, key: str) -> JobStatus | None:
+def _marked_job(redis: Redis, key: str) -> Job | None:
     marked = redis.get(key)
     if not marked:
         return None
     try:
-        return Job.fetch(marked.decode(), connection=redis).get_status()
+        return Job.fetch(marked.decode(), connection=redis)
     except NoSuchJobError:
         return None  # the marker outlived its job (Redis lost it)
 
@@ -88,28 +88,27 @@ def _marked_job_waits(redis: Redis, key: str) -> bool:
     worker dies its lock holds the others off for a minute, so due jobs would wait for the next worker's
     maintenance. The sweeper does the scheduler's work for them.
     """
-    status = _marked_job_status(redis, key)
+    job = _marked_job(redis, key)
+    status = job.get_status() if job is not None else None
     if status == JobStatus.SCHEDULED:
-        _queue_if_overdue(redis, redis.get(key).decode())
+        _queue_if_overdue(redis, job)
     return status in LIVE_STATUSES
 
 
 SCHEDULER_LAG_SECONDS = 90  # longer than a healthy scheduler ever lags (its lock lives 61 s after it dies)
 
 
-def _queue_if_overdue(redis: Redis, job_id: str) -> bool:
+def _queue_if_overdue(redis: Redis, job: Job) -> None:
+    registry = ScheduledJobRegistry(job.origin, connection=redis)
     try:
-        job = Job.fetch(job_id, connection=redis)
-        registry = ScheduledJobRegistry(job.origin, connection=redis)
-        due = registry.get_scheduled_time(job_id)
+        due = registry.get_scheduled_time(job.id)
     except NoSuchJobError:
-        return False  # queued (or gone) meanwhile
+        return  # queued (or gone) meanwhile
     if due > datetime.now(UTC) - timedelta(seconds=SCHEDULER_LAG_SECONDS):
-        return False
+        return
     registry.remove(job)
     queue(redis, job.origin).enqueue_job(job)
-    log.warning("job %s was due at %s and no scheduler queued it: queued by the sweeper", job_id, due.isoformat())
-    return True
+    log.warning("job %s was due at %s and no scheduler queued it: queued by the sweeper", job.id, due.isoformat())
 
 
 def _request(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_SECONDS) -> str | None:
@@ -255,7 +254,8 @@ def request_push(redis: Redis, training_id: int) -> str | None:
     """
     key = push_marker_key(training_id)
     queued = _request(redis, key, _push_job_id(training_id), lambda j: _enqueue_push(redis, training_id, j))
-    if queued is None and _marked_job_status(redis, key) == JobStatus.SCHEDULED:
+    marked = _marked_job(redis, key) if queued is None else None
+    if marked is not None and marked.get_status() == JobStatus.SCHEDULED:
         job_id = _push_job_id(training_id)
         redis.set(key, job_id, ex=MARKER_TTL_SECONDS)
         _enqueue_push(redis, training_id, job_id)
