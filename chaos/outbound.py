@@ -59,9 +59,6 @@ class Patience:
             time.sleep(1)
 
 
-IMPATIENT = None  # the default: the first answer decides
-
-
 def _send(patience: Patience | None, method: str, url: str, ok: tuple[int, ...], **kwargs) -> requests.Response:
     if patience is not None:
         return patience.send(method, url, ok, **kwargs)
@@ -137,7 +134,7 @@ def new_trainings(fs: System, academy: Academy, count: int, registrants: int = 2
     return ids
 
 
-def add_learner(fs: System, academy: Academy, training_id: int, tag: str, patience: Patience | None = IMPATIENT) -> int:
+def add_learner(fs: System, academy: Academy, training_id: int, tag: str, patience: Patience | None = None) -> int:
     """A new LMS user registered for the training (a 409 on a retry: the first try had done it)."""
     email = f"learner.{tag}.{training_id}.{random.getrandbits(32):x}@example.org"
     body = {"email": email, "name": f"Learner {tag}"}
@@ -148,7 +145,7 @@ def add_learner(fs: System, academy: Academy, training_id: int, tag: str, patien
 
 
 def remove_learner(
-    fs: System, academy: Academy, training_id: int, user_id: int, patience: Patience | None = IMPATIENT
+    fs: System, academy: Academy, training_id: int, user_id: int, patience: Patience | None = None
 ) -> None:
     url = f"{fs.api}/trainings/{training_id}/registrants/{user_id}"
     _send(patience, "DELETE", url, (204,), headers=academy.acting)
@@ -171,7 +168,7 @@ def random_schedule(rng: random.Random) -> dict:
     return change
 
 
-def edit(fs: System, academy: Academy, training_id: int, change: dict, patience: Patience | None = IMPATIENT) -> None:
+def edit(fs: System, academy: Academy, training_id: int, change: dict, patience: Patience | None = None) -> None:
     """One LMS edit of a training's schedule, as its organizer."""
     _send(patience, "PATCH", f"{fs.api}/trainings/{training_id}", (200,), json=change, headers=academy.acting)
 

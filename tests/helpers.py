@@ -108,6 +108,21 @@ def create_training(client: FlaskClient, **overrides: Any) -> int:
     return response.json["id"]
 
 
+def zoom_settings(tmp_path, zoom, **env: str):
+    """The tests' settings with the service pointed at a running Zoom simulator (and `env` on top)."""
+    from config import load_settings
+
+    base = {
+        "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
+        "API_TOKEN": API_TOKEN,
+        "SECRET_KEY": SECRET_KEY,
+        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
+        **zoom_env(zoom),
+        **env,
+    }
+    return load_settings(base, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")
+
+
 def zoom_env(zoom) -> dict[str, str]:
     """Settings that point the service at a running Zoom simulator, with its default OAuth app."""
     cfg = zoom.sim.config

@@ -38,20 +38,15 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import update
 
-from config import load_settings
 from models import Training
 from tests.helpers import (
-    API_TOKEN,
     AUTH,
-    SECRET,
-    SECRET_KEY,
     STAFF,
-    TOKEN_KEY,
     acting,
     deliver,
     fixture,
     run_jobs,
-    zoom_env,
+    zoom_settings,
 )
 from workers.push import MISSING
 
@@ -103,14 +98,7 @@ class Seed:
 @pytest.fixture
 def settings(tmp_path, zoom):
     """The tests' settings, with Zoom at the simulator: start, end and connecting really reach "Zoom"."""
-    env = {
-        "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
-        "API_TOKEN": API_TOKEN,
-        "SECRET_KEY": SECRET_KEY,
-        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
-        **zoom_env(zoom),
-    }
-    return load_settings(env, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")
+    return zoom_settings(tmp_path, zoom)
 
 
 def _created(response) -> int:

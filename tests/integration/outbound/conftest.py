@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from config import load_settings
 from service.services import EXTENSION_KEY
-from tests.helpers import API_TOKEN, AUTH, SECRET, SECRET_KEY, STAFF, TOKEN_KEY, acting, zoom_env
+from tests.helpers import AUTH, STAFF, acting, zoom_settings
 
 
 @pytest.fixture
 def settings(tmp_path, zoom):
-    env = {
-        "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
-        "API_TOKEN": API_TOKEN,
-        "SECRET_KEY": SECRET_KEY,
-        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
-        # Participant reports: look at once, then twice more, then give up (tests move the clock instead).
-        "REPORT_DELAYS": "0,0,0",
-        **zoom_env(zoom),
-    }
-    return load_settings(env, instance_dir=tmp_path, database_url="unused://", redis_url="unused://")
+    # Participant reports: look at once, then twice more, then give up (tests move the clock instead).
+    return zoom_settings(tmp_path, zoom, REPORT_DELAYS="0,0,0")
 
 
 @pytest.fixture

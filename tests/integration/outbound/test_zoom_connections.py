@@ -56,6 +56,15 @@ def connection_row(svc, academy: int) -> ZoomConnection | None:
         return row
 
 
+def at_once(worker, count: int) -> None:
+    """`count` threads running `worker`, as that many workers would, waited for."""
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
 def sim_requests(zoom, path: str) -> list[dict]:
     return [r for r in zoom.sim.requests if r["path"] == path]
 
@@ -231,11 +240,7 @@ def test_two_workers_refreshing_at_once_refresh_once_and_lose_nothing(client, ac
         start.wait()
         results.append(access_token(svc, row.id, refused=stale))  # each saw a 401 for the same token
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    at_once(worker, 4)
     refreshes = [r for r in sim_requests(zoom, "/oauth/token") if r["body"].get("grant_type") == "refresh_token"]
     assert len(refreshes) == 1
     assert len(set(results)) == 1 and results[0] != stale and len(results) == 4
@@ -270,11 +275,7 @@ def test_two_workers_refreshing_after_their_lock_was_lost_keep_the_winners_token
         except Exception as exc:  # noqa: BLE001 - what the test reports
             results.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    at_once(worker, 2)
     refreshes = [r for r in sim_requests(zoom, "/oauth/token") if r["body"].get("grant_type") == "refresh_token"]
     assert sorted(r["status"] for r in refreshes) == [200, 400]  # the second used a dead refresh token
     assert len(results) == 2 and all(isinstance(r, str) for r in results), results
