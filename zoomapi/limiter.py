@@ -31,6 +31,7 @@ PLAN_LIMITS: dict[str, dict[str, int]] = {
 CATEGORIES = (LIGHT, MEDIUM, HEAVY)
 # A little more than Zoom's one second, for the network's jitter between our count and Zoom's.
 WINDOW_SECONDS = 1.05
+CLOCK_NOISE_SECONDS = 0.05  # what a round trip to Redis can add to a reading of its clock
 DAY_TTL = 2 * 24 * 3600  # a UTC day's counts: kept through the day, then they go by themselves
 
 _RESERVE = """
@@ -208,14 +209,18 @@ class RedisLimiter:
         """Zoom answered 429: nothing of this category goes for the account until `until`.
 
         Stored on Redis's clock, which the reserve script reads: a worker whose own clock is off
-        (another host) blocks for as long as Zoom said, not longer or shorter by its skew.
+        (another host) blocks for as long as Zoom said, not longer or shorter by its skew. A difference
+        smaller than a round trip to Redis is the measurement, not a skew, and is not applied.
         """
         wait = until.timestamp() - time.time()
         if wait <= 0:
             return
         _, blocked_key = _keys(account_id, category)
         seconds, micros = self.redis.time()
-        self.redis.set(blocked_key, repr(seconds + micros / 1_000_000 + wait), ex=max(1, int(wait) + 1))
+        skew = seconds + micros / 1_000_000 - time.time()
+        if abs(skew) < CLOCK_NOISE_SECONDS:
+            skew = 0.0
+        self.redis.set(blocked_key, repr(until.timestamp() + skew), ex=max(1, int(wait) + 1))
 
 
 def _text(value: bytes | str) -> str:
