@@ -48,20 +48,11 @@ def api_post(fs: System, path: str, body: dict, headers: dict | None = None) -> 
     return answer.json()
 
 
-def _linked_training(fs: System, name: str, **training: object) -> tuple[int, int, dict]:
-    """A Zoom meeting and the LMS training linked to it, organised by a publisher: (meeting id, training id,
-    the headers that act as the organizer)."""
-    me = _zoom_api(fs.zoom, "GET", "/users/me")
-    assert me.status_code == 200, me.text
-    host = me.json()
-    created = _zoom_api(
-        fs.zoom,
-        "POST",
-        f"/users/{host['id']}/meetings",
-        json={"topic": name, "type": 2, "start_time": "2026-12-01T09:00:00Z", "duration": 60, "timezone": "UTC"},
-    )
-    assert created.status_code == 201, created.text
-    meeting_id = created.json()["id"]
+def linked_training(fs: System, name: str, meeting_id: int | None = None, **training: object) -> tuple[int, int, dict]:
+    """A Zoom meeting (made in the simulator unless `meeting_id` names one Zoom sends events of) and the LMS
+    training linked to it, organised by a publisher: (meeting id, training id, the organizer's headers)."""
+    if meeting_id is None:
+        meeting_id = _new_zoom_meeting(fs, name)
     academy = api_post(fs, "/academies", {"name": f"{name} academy"})
     organizer = api_post(
         fs, "/users", {"email": f"organizer.{meeting_id}@example.org", "name": "Org", "role": "publisher"}
@@ -81,9 +72,22 @@ def _linked_training(fs: System, name: str, **training: object) -> tuple[int, in
     return meeting_id, api_post(fs, "/trainings", body, acting)["id"], acting
 
 
+def _new_zoom_meeting(fs: System, name: str) -> int:
+    me = _zoom_api(fs.zoom, "GET", "/users/me")
+    assert me.status_code == 200, me.text
+    created = _zoom_api(
+        fs.zoom,
+        "POST",
+        f"/users/{me.json()['id']}/meetings",
+        json={"topic": name, "type": 2, "start_time": "2026-12-01T09:00:00Z", "duration": 60, "timezone": "UTC"},
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
 def meeting_with_learners(fs: System, people: int, name: str = "Fault drill") -> Meeting:
     """A Zoom meeting, its LMS training and `people` registered learners; each will join once or twice."""
-    meeting_id, training_id, acting = _linked_training(fs, name, max_participants=people + 10)
+    meeting_id, training_id, acting = linked_training(fs, name, max_participants=people + 10)
     users = {}
     participants = []
     for n in range(people):
@@ -149,7 +153,7 @@ def delivery_figures(deliveries: list[dict]) -> dict:
 def guest_meeting(fs: System, people: int, rng, name: str) -> tuple[int, int, dict]:
     """A Zoom meeting and its LMS training, and a script of `people` guests (each with an email, none an LMS
     user) joining once to three times at random: (meeting id, training id, script)."""
-    meeting_id, training_id, _ = _linked_training(fs, name)
+    meeting_id, training_id, _ = linked_training(fs, name)
     participants = []
     for n in range(people):
         sessions, at = [], rng.randint(0, 600)

@@ -62,7 +62,7 @@ class System:
     stack: Stack
     url: str
     db: Engine  # straight to PostgreSQL, never through the proxy: what was stored, read back
-    pg_proxy: TcpProxy
+    pg_proxy: TcpProxy | None  # None where the run asked for no breakable database
     redis: RedisServer
     zoom: RunningSimulator
 
@@ -82,19 +82,27 @@ def running_system(
     sim_log_limit: int = 100_000,
     webhooks: bool = True,
     clock_offset: float = 0.0,
+    breakable: bool = True,
+    sim_options: dict | None = None,
 ) -> Iterator[System]:
     """Everything up (migrated, web answering); no worker yet: the caller starts as many as it wants.
 
     `webhooks`: whether the simulated Zoom delivers them. `clock_offset`: seconds the web and worker
     processes and the simulated Zoom live ahead of the real time (libfaketime), e.g. to just before a UTC
     midnight; Redis and PostgreSQL keep the real time, which the service never mixes with its own.
+    `breakable`: PostgreSQL behind the TCP proxy that `pg_proxy` cuts; the benchmarks connect directly
+    (`pg_proxy` is then None). `sim_options`: more SimConfig fields (a plan, a webinar's capacity).
     """
     if clock_offset and webhooks:
         raise ValueError("the simulator signs webhooks on the real time: a run ahead of it takes no webhooks")
     database_url = fresh_postgres_database(postgres_url, database)
     pg = urlsplit(database_url)
-    proxy = TcpProxy((pg.hostname or "127.0.0.1", pg.port or 5432)).start()
-    proxied_url = database_url.replace(f"{pg.hostname}:{pg.port or 5432}", f"127.0.0.1:{proxy.port}", 1)
+    proxy = TcpProxy((pg.hostname or "127.0.0.1", pg.port or 5432)).start() if breakable else None
+    proxied_url = (
+        database_url.replace(f"{pg.hostname}:{pg.port or 5432}", f"127.0.0.1:{proxy.port}", 1)
+        if proxy
+        else database_url
+    )
     redis_server = RedisServer(free_port(), workdir / "redis").start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -107,6 +115,7 @@ def running_system(
             spec_dir=default_spec_dir(),
             seed=seed,
             log_limit=sim_log_limit,  # what the checks read back: it must hold the whole run
+            **(sim_options or {}),
         )
     )
     zoom.sim.clock.offset = clock_offset
@@ -142,6 +151,7 @@ def running_system(
     finally:
         stack.stop()
         zoom.stop()
-        proxy.stop()
+        if proxy:
+            proxy.stop()
         redis_server.stop()
         db.dispose()

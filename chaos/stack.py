@@ -43,14 +43,15 @@ class Stack:
         """The release phase (migrations), as the Procfile says."""
         subprocess.run(["bash", "-c", procfile()["release"]], cwd=ROOT, env=self.env, check=True, timeout=120)
 
-    def start(self, name: str) -> Process:
+    def start(self, name: str, command: str | None = None, env: dict[str, str] | None = None) -> Process:
+        """The Procfile's process `name`, or `command` under that name (a benchmark's baseline server)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}-{len(self.processes)}.log"
         with open(log_path, "w") as log:
             popen = subprocess.Popen(
-                ["bash", "-c", "exec " + procfile()[name]],
+                ["bash", "-c", "exec " + (command or procfile()[name])],
                 cwd=ROOT,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -38,24 +38,61 @@ def generate_events(
     events are new to the receiver); the same seed and `now` give the same bytes.
     """
     rng = random.Random(seed)
-    moment = time.time() if now is None else now
-    world = World(SimConfig(seed=seed, webinar_capacity=1_000_000), clock=lambda: moment, rng=rng)
-    host = world.users[world.accounts[world.config.account_id].owner_id]
+    world, host = _world(seed, rng, now)
     meetings = max(1, min(meetings, count))
     bodies: list[bytes] = []
     for n in range(meetings):
         share = count // meetings + (1 if n < count % meetings else 0)
-        webinar = world.create_meeting(
-            "webinar", host, {"topic": f"Load webinar {n}", "duration": 120}, (host.email, host.id)
-        )
-        world.take_outbox()
+        webinar = _webinar(world, host, n)
         produced: list[dict] = []
         people = max(1, share // 2)  # at least a join and a leave each
         while len(produced) < share:
             life.play(world, webinar, life.crowd(people, 7200, rng, email_domain=f"load{n}.example"))
             produced += world.take_outbox()
         bodies.extend(events.serialize(body) for body in produced[:share])
-    bodies += [rng.choice(bodies) for _ in range(int(len(bodies) * duplicate_share))]
+    return _duplicated_and_shuffled(bodies, duplicate_share, rng)
+
+
+@dataclass
+class Webinar:
+    meeting_id: int
+    bodies: list[bytes]  # every event of its life, shuffled, with duplicates
+    originals: int  # distinct events among the bodies
+    attendance: dict[str, int]  # the simulator's own seconds per person (email, or name for a guest)
+
+
+def webinar_life(people: int, seed: int = 1, duplicate_share: float = 0.0, now: float | None = None) -> Webinar:
+    """One webinar's whole life with `people` attendees (several devices, rejoins), as Zoom would send it.
+
+    Every leave is sent (none lost), so the events alone give the simulator's attendance.
+    """
+    rng = random.Random(seed)
+    world, host = _world(seed, rng, now)
+    webinar = _webinar(world, host, 0)
+    script = life.crowd(people, 7200, rng, lost_leave_share=0.0, email_domain=f"webinar{seed}.example")
+    played = life.play(world, webinar, script)
+    produced = [events.serialize(body) for body in world.take_outbox()]
+    return Webinar(
+        webinar.id, _duplicated_and_shuffled(produced, duplicate_share, rng), len(produced), played["attendance"]
+    )
+
+
+def _world(seed: int, rng: random.Random, now: float | None):
+    moment = time.time() if now is None else now
+    world = World(SimConfig(seed=seed, webinar_capacity=1_000_000), clock=lambda: moment, rng=rng)
+    return world, world.users[world.accounts[world.config.account_id].owner_id]
+
+
+def _webinar(world: World, host, n: int):
+    webinar = world.create_meeting(
+        "webinar", host, {"topic": f"Load webinar {n}", "duration": 120}, (host.email, host.id)
+    )
+    world.take_outbox()  # its creation: not part of the burst
+    return webinar
+
+
+def _duplicated_and_shuffled(bodies: list[bytes], duplicate_share: float, rng: random.Random) -> list[bytes]:
+    bodies = bodies + [rng.choice(bodies) for _ in range(int(len(bodies) * duplicate_share))]
     rng.shuffle(bodies)
     return bodies
 
