@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo sim test lint audit faults soak migrate clean
+.PHONY: venv run demo sim test lint audit faults soak bench bench-quick bench-tools migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,19 @@ faults: $(STAMP)
 ## soak: the long soak run (bench/soak.py) on PostgreSQL; SOAK_ARGS="--help" lists its flags
 soak: $(STAMP)
 	$(PY) -m bench.soak $(SOAK_ARGS)
+
+## bench: every benchmark in bench/ (intake, reconcile, report pull), tables appended to docs/benchmarks.md
+bench: $(STAMP) bench-tools
+	$(PY) -m bench
+
+## bench-quick: each benchmark's quick mode, as CI runs them: fails on a crash or a wrong result, never on a time
+bench-quick: $(STAMP) bench-tools
+	$(PY) -m bench --quick
+
+# The intake benchmark's load generator, Debian's wrk: installed here when missing and we are root.
+bench-tools:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "the benchmarks need wrk: apt-get install wrk"; exit 1; }
 
 ## audit: pip-audit over both requirements files; fails on a vulnerability with a fix (AUDIT_SKIPPED=FILE: unreachable passes)
 audit: $(STAMP)

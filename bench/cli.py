@@ -1,0 +1,30 @@
+"""What every benchmark's command line shares: --quick, --postgres, and how a run ends."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from bench.results import Result, record
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def parser(prog: str, doc: str, quick: str) -> argparse.ArgumentParser:
+    """The benchmark's parser: its first docstring line, `--quick` (what the quick mode is) and `--postgres`."""
+    found = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    found.add_argument("--quick", action="store_true", help=f"{quick}: for CI, where timings mean nothing")
+    found.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        help="a PostgreSQL server (any database): the run makes its own database zoomsync_bench there",
+    )
+    return found
+
+
+def conclude(result: Result, quick: bool, started: float) -> int:
+    """Record the result; the exit status: 1 for a wrong result, 0 otherwise (a missed target included)."""
+    result.notes.append(f"The whole run took {time.monotonic() - started:.0f} s.")
+    record(result, quick)
+    return 0 if result.ok else 1
