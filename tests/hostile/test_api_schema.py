@@ -214,6 +214,19 @@ def seed(app, client, session_factory, zoom) -> Seed:
     )
 
 
+def _of_kind(value: int | str, replacements) -> list:
+    """The seeded values as the drawn value's type; those that have no such form (a guest key for an
+    integer the negative mode drew) are left out."""
+    kind = str if isinstance(value, str) else int
+    converted = []
+    for replacement in replacements:
+        try:
+            converted.append(kind(replacement))
+        except ValueError:
+            continue
+    return converted
+
+
 def _towards(seed: Seed, values: dict | None) -> st.SearchStrategy:
     """The drawn values, each id swapped (or not, as drawn) for a seeded row of its kind.
 
@@ -225,9 +238,9 @@ def _towards(seed: Seed, values: dict | None) -> st.SearchStrategy:
     options = {}
     for name, value in values.items():
         replacements = seed.values_for(name.lower())
-        if replacements and isinstance(value, (int, str)) and not isinstance(value, bool):
-            kind = str if isinstance(value, str) else int
-            options[name] = st.sampled_from([value, *(kind(v) for v in replacements)])
+        seeded = _of_kind(value, replacements) if isinstance(value, (int, str)) and not isinstance(value, bool) else []
+        if seeded:
+            options[name] = st.sampled_from([value, *seeded])
         else:
             options[name] = st.just(value)
     return st.fixed_dictionaries(options)
