@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event, text
+from functools import lru_cache
+
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -65,21 +67,34 @@ def insert_ignoring_duplicates(session: Session, model, values: dict | list[dict
     One statement, so concurrent redeliveries cannot both insert and neither raises.
     Given one row (a dict) it returns the new id, or None for a duplicate; given a
     list it inserts them all in one multi-row statement and returns None.
+
+    The statement is built once per table and run as plain SQL on the session's
+    connection (after a flush, so rows it refers to are written first): intake runs
+    it for every webhook, and building an ORM insert for each cost more CPU than
+    the rest of the request (docs/benchmarks.md, "Profile").
     """
     if isinstance(values, list) and not values:
         return None
-    dialect = session.get_bind().dialect.name
+    session.flush()
+    connection = session.connection()
+    single = isinstance(values, dict)
+    statement = _ignoring_insert(connection.dialect.name, model.__table__, conflict_column, single)
+    if not single:
+        connection.execute(statement, values)  # executemany: batched by the driver, no giant VALUES to compile
+        return None
+    return connection.execute(statement, values).scalar_one_or_none()
+
+
+@lru_cache(maxsize=64)
+def _ignoring_insert(dialect: str, table: Table, conflict_column: str, returning_id: bool):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - the service supports these two
         raise NotImplementedError(f"unsupported database: {dialect}")
-    stmt = insert(model).on_conflict_do_nothing(index_elements=[conflict_column])
-    if isinstance(values, list):
-        session.execute(stmt, values)  # executemany: batched by the driver, no giant VALUES to compile
-        return None
-    return session.execute(stmt.values(values).returning(model.id)).scalar_one_or_none()
+    statement = insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    return statement.returning(table.c.id) if returning_id else statement
 
 
 def minute_of(session: Session, column):
