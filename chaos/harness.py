@@ -138,9 +138,9 @@ def running_system(
         INSTANCE_DIR=str(workdir / "instance"),
         SWEEP_INTERVAL_SECONDS="1",
         WEB_CONCURRENCY="2",
-        **(extra_env or {}),
-        **(clock_env(clock_offset) if clock_offset else {}),
     )
+    env.update(extra_env or {})  # the caller's settings win over the defaults above
+    env.update(clock_env(clock_offset) if clock_offset else {})
     stack = Stack(env, workdir / "logs")
     db = make_engine(database_url)
     try:
