@@ -25,6 +25,9 @@ CONTEXT_FIELDS = (
     "job",
     "outcome",
     "zoom_tracking_id",
+    "events",
+    "locked_at",
+    "worker_pid",
 )
 
 
