@@ -45,7 +45,7 @@ faults: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m bench.soak $(SOAK_ARGS)
 
-## bench: every benchmark in bench/ (intake, reconcile, report pull), tables appended to docs/benchmarks.md
+## bench: every benchmark in bench/ (intake, reconcile, outbound, scale-out, report pull), tables appended to docs/benchmarks.md
 bench: $(STAMP) bench-tools
 	$(PY) -m bench
 

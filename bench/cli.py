@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from bench.results import Result, record
+from chaos.harness import System, running_system
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -28,3 +33,22 @@ def conclude(result: Result, quick: bool, started: float) -> int:
     result.notes.append(f"The whole run took {time.monotonic() - started:.0f} s.")
     record(result, quick)
     return 0 if result.ok else 1
+
+
+@contextmanager
+def system(name: str, postgres_url: str, sim_log_limit: int = 100, **options) -> Iterator[System]:
+    """The Procfile's processes for a benchmark: PostgreSQL reached directly (no breakable proxy), a database
+    of their own, Zoom's webhooks off (what a benchmark sends, it sends itself); no worker yet."""
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp,
+        running_system(
+            postgres_url,
+            Path(tmp),
+            database="zoomsync_bench",
+            breakable=False,
+            webhooks=False,
+            sim_log_limit=sim_log_limit,
+            **options,
+        ) as running,
+    ):
+        yield running

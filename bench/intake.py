@@ -31,7 +31,7 @@ from bench import cli, profile
 from bench.baseline_app import CREATE_RAW_TABLE, RAW_TABLE
 from bench.processes import cpu_seconds, in_tree, named
 from bench.results import ARTIFACTS, ROOT, Result, Target
-from chaos.harness import SECRET, System, free_port, running_system
+from chaos.harness import SECRET, System, free_port
 from service.local_run import procfile
 from zoomsim.load import generate_events
 from zoomsim.signing import signed_headers
@@ -139,9 +139,7 @@ def intake(
     runs: dict[str, list[WrkRun]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
         workdir = Path(tmp)
-        with running_system(
-            postgres_url, workdir, database="zoomsync_bench", breakable=False, webhooks=False, sim_log_limit=100
-        ) as system:
+        with cli.system("intake", postgres_url) as system:
             with system.db.begin() as conn:
                 conn.execute(text(CREATE_RAW_TABLE))
             servers = _start_servers(system)

@@ -116,3 +116,25 @@ def in_tree(root_pid: int) -> Callable[[psutil.Process], bool]:
 
 def named(prefix: str) -> Callable[[psutil.Process], bool]:
     return lambda process: (process.info.get("name") or "").startswith(prefix)
+
+
+def log_entries(processes, wanted: Callable[[dict], bool]) -> list[dict]:
+    """The JSON log lines of the processes (chaos.stack.Process) that `wanted` keeps."""
+    import json
+
+    found = []
+    for process in processes:
+        for line in process.log_path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and wanted(entry):
+                found.append(entry)
+    return found
+
+
+def job_milliseconds(processes, function: str) -> list[float]:
+    """How long each run of the job `function` took inside its work horse, from the workers' job log lines."""
+    lines = log_entries(processes, lambda e: e.get("logger") == "zoomsync.job" and e.get("job") == function)
+    return sorted(e["duration_ms"] for e in lines if "duration_ms" in e)

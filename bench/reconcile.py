@@ -23,9 +23,7 @@ Runs 1 and 2 must end with every person's attendance equal to the simulator's ow
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from redis import Redis
 from sqlalchemy import text
@@ -35,7 +33,7 @@ from bench.processes import PeakMemory, attendance_difference, mib, wait_until, 
 from bench.results import Result, Target
 from bench.textbook import apply_event, finish
 from chaos.drill import DONE, attendance_by_email, linked_training
-from chaos.harness import SECRET, System, running_system
+from chaos.harness import SECRET, System
 from workers.queues import RECONCILE_QUEUE, queue
 from zoomsim.load import Webinar, run_load, webinar_life
 
@@ -78,18 +76,7 @@ def reconcile(quick: bool, postgres_url: str, people: int, baseline_events: int,
         + ["Worker peak RSS MiB"],
     )
     webinar = webinar_life(people, seed=seed, duplicate_share=0.05)
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp,
-        running_system(
-            postgres_url,
-            Path(tmp),
-            database="zoomsync_bench",
-            breakable=False,
-            webhooks=False,
-            sim_log_limit=100,
-            extra_env=NO_SWEEPS,
-        ) as system,
-    ):
+    with cli.system("reconcile", postgres_url, extra_env=NO_SWEEPS) as system:
         _, training_id, _ = linked_training(system, "Benchmark webinar", webinar.meeting_id, meeting_type="webinar")
         redis = Redis.from_url(system.redis.url)
         url = f"{system.url}/webhooks/zoom"

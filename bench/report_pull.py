@@ -16,9 +16,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import requests
 from redis import Redis
@@ -29,7 +27,7 @@ from bench import cli
 from bench.processes import PeakMemory, attendance_difference, mib, wait_until, workers_registered
 from bench.results import Result, Target
 from chaos.drill import api_post, attendance_by_email
-from chaos.harness import AUTH, System, running_system
+from chaos.harness import AUTH, System
 from chaos.outbound import connect_server_to_server, last_call_id, zoom_calls
 from webhook.schemas import as_zoom_time
 from workers.queues import enqueue_report_pull
@@ -60,12 +58,7 @@ def report_pull(quick: bool, postgres_url: str, people: int, seed: int) -> Resul
         ["Rows", "Pages", "Zoom calls", "Seconds", "Zoom's floor s", "Worker peak RSS MiB", "Attendance rows"],
     )
     options = {"webinar_capacity": people + 100}
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-report-") as tmp,
-        running_system(
-            postgres_url, Path(tmp), database="zoomsync_bench", breakable=False, webhooks=False, sim_options=options
-        ) as system,
-    ):
+    with cli.system("report", postgres_url, sim_options=options) as system:
         redis = Redis.from_url(system.redis.url)
         worker = system.stack.start("worker")
         wait_until(lambda: workers_registered(redis) > 0, "the worker to be ready", 60)

@@ -54,8 +54,8 @@ from chaos.outbound import (
     differences,
     edit,
     last_call_id,
-    lms_side,
     new_trainings,
+    not_as_set,
     outbox_counts,
     random_schedule,
     remove_learner,
@@ -145,12 +145,7 @@ class Editor:
 
     def not_as_set(self) -> list[int]:
         """Trainings whose LMS schedule is not what the editor last set (an edit the service lost)."""
-        wrong = []
-        for training_id, change in self.wanted.items():
-            held = lms_side(self.system, training_id)
-            if any(held[name] != value for name, value in change.items()):
-                wrong.append(training_id)
-        return wrong
+        return not_as_set(self.system, self.wanted)
 
 
 def _edited_trainings(system: System, trainings: int, edits: int) -> dict[int, Academy]:

@@ -186,6 +186,16 @@ def lms_side(fs: System, training_id: int) -> dict:
     }
 
 
+def not_as_set(fs: System, wanted: dict[int, dict]) -> list[int]:
+    """Trainings whose LMS schedule is not what the LMS last set of each field (an edit the service lost)."""
+    wrong = []
+    for training_id, change in wanted.items():
+        held = lms_side(fs, training_id)
+        if any(held[name] != value for name, value in change.items()):
+            wrong.append(training_id)
+    return wrong
+
+
 def zoom_side(fs: System, meeting_id: int) -> dict:
     """What the simulated Zoom holds of that meeting: the same fields, approved registrants only."""
     meeting = fs.zoom.control.meeting(meeting_id)

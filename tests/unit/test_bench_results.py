@@ -89,3 +89,15 @@ def test_a_profile_summary_can_keep_only_our_files_in_the_inclusive_list():
 
 def test_no_samples_say_so():
     assert summarise("") == "no samples\n"
+
+
+def test_batches_of_one_meeting_overlap_only_when_one_starts_before_the_other_ends():
+    from bench.scale_out import overlaps
+
+    def batch(meeting: int, at: str, ms: float) -> dict:
+        return {"meeting_id": meeting, "locked_at": f"2026-12-01T10:00:{at}+00:00", "duration_ms": ms}
+
+    apart = [batch(1, "00.000", 500), batch(1, "00.500", 100), batch(2, "00.100", 1000)]
+    assert overlaps(apart) == []  # one after the other, and another meeting at the same time
+    found = overlaps([batch(1, "01.000", 300), batch(1, "00.000", 1200)])
+    assert [meeting for meeting, _, _ in found] == [1]
