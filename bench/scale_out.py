@@ -116,8 +116,8 @@ def scale_out(quick: bool, postgres_url: str, sizes: tuple[int, ...], seed: int)
     result.targets.append(Target("speedup with 2 workers (2 cores)", speedups.get(2, 0.0), 1.5))
     result.notes.append(
         f"Intake of the {len(bodies):,} bodies ({load.rate:.0f}/s) happened once, before the runs; each run starts "
-        "from the same stored events. The largest webinar is a fifth of the events, and one meeting is "
-        "reconciled by one worker at a time: it bounds how far more workers help."
+        f"from the same stored events. The largest webinar has {max(sizes) / sum(sizes):.0%} of the people, and "
+        "one meeting is reconciled by one worker at a time: it bounds how far more workers help."
     )
     return result
 
