@@ -98,7 +98,9 @@ def test_a_worker_killed_in_the_middle_of_a_reconcile_batch_leaves_its_work_to_a
     assert zoom.control.wait_for_webhooks(60)
     sent = delivery_figures(zoom.control.deliveries())
     started = StartedJobRegistry(RECONCILE_QUEUE, connection=redis_lib.Redis.from_url(fs.redis.url))
-    first = fs.stack.start("worker")
+    # Batches of 20 (some 15 commits for this meeting's events): the job is still at work when it is killed,
+    # however fast its horse starts.
+    first = fs.stack.start("worker", env={"RECONCILE_BATCH_SIZE": "20"})
     fs.stack.wait_for(lambda: started.count > 0, "a reconcile job to start", 60)
     fs.stack.kill(first)  # SIGKILL to the worker and its work horse, mid-job
     at_kill = inbox_counts(fs)
