@@ -94,9 +94,10 @@ def test_an_unregistered_learner_loses_the_event_and_an_unknown_user_is_404(app,
 
 
 def test_trainings_that_started_over_90_days_ago_are_left_out(app, client, academy):
-    now = datetime.now(UTC)
-    old = new_training(client, academy, start_time=(now - timedelta(days=91)).isoformat(), theme="Long ago")
-    recent = new_training(client, academy, start_time=(now - timedelta(days=89)).isoformat(), theme="Recent")
+    # At noon UTC: an hour-long session then ends the day it starts in any zone near UTC, whatever the time now.
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    old = new_training(client, academy, start_time=(noon - timedelta(days=91)).isoformat(), theme="Long ago")
+    recent = new_training(client, academy, start_time=(noon - timedelta(days=89)).isoformat(), theme="Recent")
     events = feed(client, academy["organizer"])
     assert f"training-{recent['id']}@zoomsync" in events
     assert f"training-{old['id']}@zoomsync" not in events
