@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from pathlib import Path
 
 from workers.account_events import handle_account_event
 from workers.attendance import recompute_training_attendance
@@ -33,10 +35,24 @@ def test_every_queued_job_lives_in_a_preloaded_module():
     assert {job.__module__ for job in QUEUED} <= set(JOB_MODULES)
 
 
-def test_preloading_imports_them_all_and_configures_the_orm():
-    from models.base import Base
+# Run in a fresh interpreter: in this one, earlier tests have imported the modules and configured the ORM.
+FRESH_PRELOAD = """
+import sys
+from models.base import Base
+from workers.runner import JOB_MODULES, preload_jobs
 
-    preload_jobs()
-    assert set(JOB_MODULES) <= set(sys.modules)
-    mappers = list(Base.registry.mappers)
-    assert mappers and all(mapper.configured for mapper in mappers)  # no horse configures them again
+mappers = list(Base.registry.mappers)
+before = (any(m in sys.modules for m in JOB_MODULES), all(mapper.configured for mapper in mappers))
+preload_jobs()
+mappers = list(Base.registry.mappers)
+after = (all(m in sys.modules for m in JOB_MODULES), bool(mappers) and all(m.configured for m in mappers))
+print(before, after)
+"""
+
+
+def test_preloading_imports_them_all_and_configures_the_orm():
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", FRESH_PRELOAD], cwd=root, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    # Before: no job module imported and the ORM not configured; after: all imported, every mapper configured.
+    assert run.stdout.split("\n")[-2] == "(False, False) (True, True)"
