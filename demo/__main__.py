@@ -27,6 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -37,9 +38,22 @@ from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
-# The demo's meeting was held this morning: two hours ago, on the hour, so its report is due by now.
-START = (datetime.now(UTC) - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+TIMEZONE = "Europe/Berlin"
 LENGTH = timedelta(minutes=75)  # how long the played meeting lasts
+
+
+def _start(now: datetime) -> datetime:
+    """Two hours ago, on the hour, so its report is due by now; earlier still if the 75 minutes would cross
+    midnight in Berlin, which the LMS refuses (a live session lasts at most one day)."""
+    start = (now - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    local = start.astimezone(ZoneInfo(TIMEZONE))
+    if (local + LENGTH).date() != local.date():
+        start -= timedelta(hours=3)
+    return start
+
+
+# The demo's meeting was held earlier today.
+START = _start(datetime.now(UTC))
 LEARNERS = [
     ("ada.lovelace@example.org", "Ada", "Lovelace"),
     ("grace.hopper@example.org", "Grace", "Hopper"),
@@ -109,7 +123,7 @@ def run_demo(lms: Lms, zoom) -> dict[str, Any]:
         theme="Safety basics",
         start_time=START.isoformat(),
         duration=60,
-        timezone="Europe/Berlin",
+        timezone=TIMEZONE,
         meeting_type="meeting",
         organizer_id=organizer["id"],
     )
