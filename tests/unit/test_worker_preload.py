@@ -13,7 +13,7 @@ from workers.notify import send_notifications
 from workers.push import push_training
 from workers.reconcile import reconcile_meeting
 from workers.reports import pull_report
-from workers.runner import JOB_MODULES, preload_jobs
+from workers.runner import JOB_MODULES
 from workers.sweeper import sweep_inbox, sweep_notifications, sweep_outbox, sweep_report_pulls
 
 QUEUED = (
