@@ -45,6 +45,8 @@ from chaos.outbound import (
     random_schedule,
     zoom_calls,
 )
+from config import load_settings
+from workers.queues import OUTBOUND_QUEUE
 
 LIGHT_PER_SECOND = 30  # Zoom's Pro plan
 PER_HOST = 40  # a create and an update each: 80 of a host's 100 a day
@@ -152,7 +154,7 @@ def outbound(quick: bool, postgres_url: str, trainings: int, seed: int, profiled
         result.problems.append(f"{unhonoured} calls started within a second of a 429")
     if pushes:
         result.notes.append(
-            f"{len(pushes)} push jobs; inside the work horse each took {statistics.median(pushes):.0f} ms "
+            f"{len(pushes)} push jobs ({_where()}); each took {statistics.median(pushes):.0f} ms "
             f"(median), {pushes[int(0.9 * (len(pushes) - 1))]:.0f} ms (p90)."
         )
     result.notes.append(
@@ -161,6 +163,11 @@ def outbound(quick: bool, postgres_url: str, trainings: int, seed: int, profiled
         f"{window:.1f} s. Outbox {outbox}. Each host spent at most {2 * PER_HOST} of its 100 creates and updates."
     )
     return result
+
+
+def _where() -> str:
+    inline = load_settings().worker_inline_queues
+    return "run in the worker itself" if OUTBOUND_QUEUE in inline else "each in a forked work horse"
 
 
 def main(argv: list[str] | None = None) -> int:

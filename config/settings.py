@@ -80,6 +80,8 @@ class Settings:
     # A reconcile job that fails this often for one event marks the event failed.
     max_event_attempts: int = 5
     reconcile_batch_size: int = 5000
+    # Queues whose jobs a worker runs itself instead of in a forked work horse (workers/runner.py says why).
+    worker_inline_queues: tuple[str, ...] = ("outbound",)
     instance_dir: Path = field(default=INSTANCE_DIR)
     # Signs what must come back unchanged (the OAuth `state`); unset: the Zoom connection flow is off.
     secret_key: str = ""
@@ -147,6 +149,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 15),
         max_event_attempts=_int(env, "MAX_EVENT_ATTEMPTS", 5),
         reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 5000),
+        worker_inline_queues=_list(env, "WORKER_INLINE_QUEUES") if "WORKER_INLINE_QUEUES" in env else ("outbound",),
         instance_dir=instance_dir,
         secret_key=env.get("SECRET_KEY", ""),
         token_encryption_keys=_list(env, "TOKEN_ENCRYPTION_KEY"),

@@ -7,16 +7,18 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Worker
+from rq import Queue, Worker
 from rq.cron import CronScheduler
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
+from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
 from service.services import EXTENSION_KEY
@@ -134,13 +136,38 @@ MAINTENANCE_SECONDS = 30
 
 
 class SyncWorker(Worker):
-    """RQ's worker, knowing whether it was asked to stop: if it ends otherwise, Redis was lost."""
+    """RQ's worker, knowing whether it was asked to stop: if it ends otherwise, Redis was lost.
+
+    Jobs of the `inline_queues` run in the worker itself, as RQ's SimpleWorker runs them; the others in a
+    forked work horse. A forked horse starts cold: a new PostgreSQL connection, every SQL statement
+    compiled again, the Zoom token decrypted again. That is most of a push job's 180 ms, and it held two
+    workers to a third of Zoom's rate limit (docs/benchmarks.md). A push is short, bounded by its timeout
+    and leaves its state in the outbox, so it gives up the horse's isolation; a reconcile batch keeps it.
+    """
 
     stop_asked = False
+
+    def __init__(self, *args, inline_queues: Iterable[str] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline_queues = frozenset(inline_queues)
 
     def request_stop(self, signum, frame) -> None:
         self.stop_asked = True
         super().request_stop(signum, frame)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if job.origin not in self.inline_queues:
+            super().execute_job(job, queue)
+            return
+        execution = self.prepare_execution(job)
+        self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        # An inline job blocks the worker's heartbeats: its key must outlive the job's whole timeout.
+        if job.origin in self.inline_queues:
+            return (job.timeout or DEFAULT_WORKER_TTL) + 60 if job.timeout != -1 else DEFAULT_WORKER_TTL
+        return super().get_heartbeat_ttl(job, working_time)
 
 
 # The modules of every job we queue: imported once by the worker, not again by each job's forked work horse.
@@ -164,10 +191,23 @@ def preload_jobs() -> None:
     configure_mappers()
 
 
+def inline_queues(names: Iterable[str]) -> frozenset[str]:
+    """The queues whose jobs run without a fork (WORKER_INLINE_QUEUES); a name that is no queue of ours is
+    refused at start, not silently forked."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - set(QUEUE_NAMES))
+    if unknown:
+        raise ValueError(
+            f"WORKER_INLINE_QUEUES names no queue of ours: {', '.join(unknown)} (ours: {', '.join(QUEUE_NAMES)})"
+        )
+    return chosen
+
+
 def run_worker(app: Flask, burst: bool = False, with_cron: bool = True) -> None:
     """RQ worker on every queue, with RQ's scheduler (retries) and a cron process (the sweeper)."""
     set_job_app(app)
     svc = app.extensions[EXTENSION_KEY]
+    inline = inline_queues(svc.settings.worker_inline_queues)
     preload_jobs()
     # A forked job must not share the parent's database connections.
     os.register_at_fork(after_in_child=lambda: svc.engine.dispose(close=False))
@@ -185,6 +225,7 @@ def run_worker(app: Flask, burst: bool = False, with_cron: bool = True) -> None:
                     connection=svc.redis,
                     job_class=AppContextJob,
                     maintenance_interval=MAINTENANCE_SECONDS,
+                    inline_queues=inline,
                 )
                 worker.work(burst=burst, with_scheduler=True)
                 if burst or worker.stop_asked:

@@ -57,3 +57,12 @@ def test_zoom_settings_default_to_zoom_and_the_oauth_flow_needs_all_four():
 
 def test_token_encryption_keys_are_a_list_for_rotation():
     assert load_settings({"TOKEN_ENCRYPTION_KEY": "new, old"}).token_encryption_keys == ("new", "old")
+
+
+def test_outbound_jobs_run_inline_unless_the_environment_says_otherwise():
+    assert load_settings({}).worker_inline_queues == ("outbound",)
+    assert load_settings({"WORKER_INLINE_QUEUES": ""}).worker_inline_queues == ()  # every job forks
+    assert load_settings({"WORKER_INLINE_QUEUES": "outbound, maintenance"}).worker_inline_queues == (
+        "outbound",
+        "maintenance",
+    )
