@@ -99,9 +99,12 @@ def real_redis_url() -> str:
 
 
 def _truncate_all(engine) -> None:
-    tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    """Empty every table and restart every id at 1. DELETE, children first, not TRUNCATE: the few rows a
+    test leaves go in about 2 ms, where TRUNCATE's new files for 18 tables took 30 to 50 ms per test."""
+    deletes = "; ".join(f"DELETE FROM {t.name}" for t in reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text(deletes))
+        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
 
 
 @pytest.fixture(params=["sqlite+fakeredis", "postgres+redis"])
