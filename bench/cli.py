@@ -48,6 +48,7 @@ def system(name: str, postgres_url: str, sim_log_limit: int = 100, **options) ->
             breakable=False,
             webhooks=False,
             sim_log_limit=sim_log_limit,
+            web_processes=None,  # the Procfile's gunicorn as it ships (or as WEB_CONCURRENCY says)
             **options,
         ) as running,
     ):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -127,12 +128,24 @@ def _start_servers(system: System) -> list[Server]:
     return servers
 
 
+def gunicorn_shape(command: str, env: dict[str, str] | None = None) -> str:
+    """'4 workers × 1 thread': the `web` command's processes and threads, from the environment or its defaults."""
+    env = os.environ if env is None else env
+    shape = []
+    for variable, unit in (("WEB_CONCURRENCY", "worker"), ("WEB_THREADS", "thread")):
+        found = re.search(r"\$\{" + variable + r":-(\d+)\}", command)
+        value = env.get(variable) or (found.group(1) if found else "?")
+        shape.append(f"{value} {unit}{'' if value == '1' else 's'}")
+    return " × ".join(shape)
+
+
 def intake(
     quick: bool, postgres_url: str, rounds: int, seconds: float, warmup: float, connections: int, profiled: bool = False
 ) -> Result:
     result = Result(
         "intake",
-        "Intake: requests per second on the Procfile's gunicorn (2 workers × 4 threads), PostgreSQL and Redis",
+        f"Intake: requests per second on the Procfile's gunicorn ({gunicorn_shape(procfile()['web'])}), "
+        "PostgreSQL and Redis",
         ["Server", "Round", "Requests/s", "p50 ms", "p99 ms", "max ms", "Errors"]
         + ["CPU ms/request: server", "PostgreSQL", "wrk"],
     )

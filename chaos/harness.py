@@ -84,6 +84,7 @@ def running_system(
     clock_offset: float = 0.0,
     breakable: bool = True,
     sim_options: dict | None = None,
+    web_processes: int | None = 2,
 ) -> Iterator[System]:
     """Everything up (migrated, web answering); no worker yet: the caller starts as many as it wants.
 
@@ -92,6 +93,8 @@ def running_system(
     midnight; Redis and PostgreSQL keep the real time, which the service never mixes with its own.
     `breakable`: PostgreSQL behind the TCP proxy that `pg_proxy` cuts; the benchmarks connect directly
     (`pg_proxy` is then None). `sim_options`: more SimConfig fields (a plan, a webinar's capacity).
+    `web_processes`: gunicorn's processes (WEB_CONCURRENCY) unless the environment sets it; two keep the
+    tests light; None leaves the Procfile's own default, as the benchmarks measure it.
     """
     if clock_offset and webhooks:
         raise ValueError("the simulator signs webhooks on the real time: a run ahead of it takes no webhooks")
@@ -137,8 +140,9 @@ def running_system(
         TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         INSTANCE_DIR=str(workdir / "instance"),
         SWEEP_INTERVAL_SECONDS="1",
-        WEB_CONCURRENCY="2",
     )
+    if web_processes is not None:
+        env.setdefault("WEB_CONCURRENCY", str(web_processes))
     env.update(extra_env or {})  # the caller's settings win over the defaults above
     env.update(clock_env(clock_offset) if clock_offset else {})
     stack = Stack(env, workdir / "logs")

@@ -101,3 +101,11 @@ def test_batches_of_one_meeting_overlap_only_when_one_starts_before_the_other_en
     assert overlaps(apart) == []  # one after the other, and another meeting at the same time
     found = overlaps([batch(1, "01.000", 300), batch(1, "00.000", 1200)])
     assert [meeting for meeting, _, _ in found] == [1]
+
+
+def test_the_intake_title_names_gunicorns_shape_from_the_procfile_or_the_environment():
+    from bench.intake import gunicorn_shape
+
+    command = "gunicorn --workers ${WEB_CONCURRENCY:-4} --threads ${WEB_THREADS:-1} app"
+    assert gunicorn_shape(command, {}) == "4 workers × 1 thread"
+    assert gunicorn_shape(command, {"WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}) == "2 workers × 4 threads"
