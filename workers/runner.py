@@ -6,6 +6,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from rq.cron import CronScheduler
 from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
 from rq.worker import WorkerStatus
+from rq.worker.base import SHUTDOWN_SIGNAL
 from sqlalchemy.orm import configure_mappers
 
 from service.services import EXTENSION_KEY
@@ -162,6 +164,13 @@ class SyncWorker(Worker):
         execution = self.prepare_execution(job)
         self.perform_job(job, queue, execution)
         self.set_state(WorkerStatus.IDLE)
+
+    def kill_horse(self, sig: signal.Signals = SHUTDOWN_SIGNAL) -> None:
+        # RQ's stop-job command kills the horse's process group; during an inline job there is no horse,
+        # and RQ would look up the group of pid 0, which is the worker's own. An inline job runs to its
+        # end or its timeout instead.
+        if self.horse_pid:
+            super().kill_horse(sig)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # An inline job blocks the worker's heartbeats: its key must outlive the job's whole timeout.

@@ -56,3 +56,18 @@ def test_an_inline_jobs_heartbeat_outlives_its_whole_timeout(app):
 def test_a_queue_that_is_not_ours_is_refused():
     with pytest.raises(ValueError, match="names no queue of ours: outgoing"):
         inline_queues(["outbound", "outgoing"])
+
+
+def test_a_stop_command_during_an_inline_job_never_signals_the_workers_own_process_group(app, monkeypatch):
+    # Without a horse, RQ's kill_horse would ask for the process group of pid 0: the worker's own.
+    signalled = []
+    monkeypatch.setattr(os, "killpg", lambda group, sig: signalled.append((group, sig)))
+    redis = app.extensions[EXTENSION_KEY].redis
+    worker = SyncWorker([queue(redis, OUTBOUND_QUEUE)], connection=redis, inline_queues={OUTBOUND_QUEUE})
+    assert worker.horse_pid == 0
+    worker.kill_horse()
+    assert signalled == []
+    worker._horse_pid = 4242  # a forked job's horse is still killed as RQ kills it
+    monkeypatch.setattr(os, "getpgid", lambda pid: pid)
+    worker.kill_horse()
+    assert signalled and signalled[0][0] == 4242
