@@ -51,7 +51,7 @@ from tests.helpers import (
 from workers.push import MISSING
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", 0)) or 100
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", 0)) or 50
 MEETING_ID = 85212345678  # the meeting of tests/fixtures/zoom/meeting.*.json
 # Offsets that push a time past datetime's ends, and times too near them for a session's arithmetic: refused.
 REFUSED_TIMES = (
