@@ -76,6 +76,7 @@ def _registered(fs, training_ids) -> dict[int, list[int]]:
     return people
 
 
+@pytest.mark.long
 def test_edits_made_while_zoom_is_down_then_storming_all_reach_zoom_in_their_final_state(postgres_url, tmp_path):
     rng = random.Random(7)
     with running_system(postgres_url, tmp_path, database="zoomsync_faults", extra_env={"ZOOM_READ_TIMEOUT": "2"}) as fs:
@@ -158,6 +159,7 @@ def _require_faketime() -> None:
 LEAD_SECONDS = 45  # the run starts this long before a simulated UTC midnight
 
 
+@pytest.mark.long
 def test_the_hosts_daily_limit_holds_their_edits_until_zooms_midnight_and_then_they_all_go(postgres_url, tmp_path):
     _require_faketime()
     real_now = datetime.now(UTC)
@@ -270,6 +272,7 @@ def test_tokens_expiring_under_two_workers_are_refreshed_once_and_the_rotated_on
     report("token_expiry_two_workers", rounds=rounds, workers=WORKERS, trainings=len(trainings))
 
 
+@pytest.mark.long
 def test_a_push_waiting_for_its_retry_goes_when_the_worker_running_rqs_scheduler_is_killed(postgres_url, tmp_path):
     """RQ's scheduler runs inside one worker; killing that worker must not strand the retries it would have queued."""
     with running_system(postgres_url, tmp_path, database="zoomsync_faults") as fs:
