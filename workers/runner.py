@@ -15,11 +15,9 @@ from flask import Flask
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
-from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
-from rq.worker import WorkerStatus
 from rq.worker.base import SHUTDOWN_SIGNAL
 from sqlalchemy.orm import configure_mappers
 
@@ -158,12 +156,10 @@ class SyncWorker(Worker):
         super().request_stop(signum, frame)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        if job.origin not in self.inline_queues:
+        if job.origin in self.inline_queues:
+            SimpleWorker.execute_job(self, job, queue)  # RQ's own no-fork path, on this worker
+        else:
             super().execute_job(job, queue)
-            return
-        execution = self.prepare_execution(job)
-        self.perform_job(job, queue, execution)
-        self.set_state(WorkerStatus.IDLE)
 
     def kill_horse(self, sig: signal.Signals = SHUTDOWN_SIGNAL) -> None:
         # RQ's stop-job command kills the horse's process group; during an inline job there is no horse,
@@ -173,9 +169,10 @@ class SyncWorker(Worker):
             super().kill_horse(sig)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
-        # An inline job blocks the worker's heartbeats: its key must outlive the job's whole timeout.
+        # An inline job blocks the worker's heartbeats: its key must outlive the job's whole timeout, as
+        # RQ's SimpleWorker sets it.
         if job.origin in self.inline_queues:
-            return (job.timeout or DEFAULT_WORKER_TTL) + 60 if job.timeout != -1 else DEFAULT_WORKER_TTL
+            return SimpleWorker.get_heartbeat_ttl(self, job, working_time)
         return super().get_heartbeat_ttl(job, working_time)
 
 
