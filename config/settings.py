@@ -63,6 +63,9 @@ def _list(env: dict[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
 
+INLINE_QUEUES = ("outbound",)  # WORKER_INLINE_QUEUES unset; set and empty, every job forks
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -81,7 +84,7 @@ class Settings:
     max_event_attempts: int = 5
     reconcile_batch_size: int = 5000
     # Queues whose jobs a worker runs itself instead of in a forked work horse (workers/runner.py says why).
-    worker_inline_queues: tuple[str, ...] = ("outbound",)
+    worker_inline_queues: tuple[str, ...] = INLINE_QUEUES
     instance_dir: Path = field(default=INSTANCE_DIR)
     # Signs what must come back unchanged (the OAuth `state`); unset: the Zoom connection flow is off.
     secret_key: str = ""
@@ -149,7 +152,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides) -> Settings:
         sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 15),
         max_event_attempts=_int(env, "MAX_EVENT_ATTEMPTS", 5),
         reconcile_batch_size=_int(env, "RECONCILE_BATCH_SIZE", 5000),
-        worker_inline_queues=_list(env, "WORKER_INLINE_QUEUES") if "WORKER_INLINE_QUEUES" in env else ("outbound",),
+        worker_inline_queues=_list(env, "WORKER_INLINE_QUEUES") if "WORKER_INLINE_QUEUES" in env else INLINE_QUEUES,
         instance_dir=instance_dir,
         secret_key=env.get("SECRET_KEY", ""),
         token_encryption_keys=_list(env, "TOKEN_ENCRYPTION_KEY"),
