@@ -9,7 +9,7 @@ are read to the end with Zoom's largest page; a page that fails fails the list.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import requests
@@ -38,8 +38,8 @@ class Limiter(Protocol):
     def refund_host(self, host_id: str, account_id: str = "") -> None:
         """A counted call Zoom refused before doing anything (a per-second 429, a 401): give it back."""
 
-    def exhaust_host(self, host_id: str, until: datetime, account_id: str = "") -> None:
-        """Zoom says the host's daily budget is spent: no more of their creates or updates until then."""
+    def exhaust_host(self, host_id: str, day: date, account_id: str = "") -> None:
+        """Zoom says the host's budget of that UTC day is spent: no more of their creates or updates that day."""
 
 
 TokenSource = Callable[[bool], str]  # token(refresh) -> access token; refresh=True forces a new one
@@ -111,17 +111,15 @@ class ZoomClient:
                 return _json(response)
             error = classify(response.status_code, _json(response), dict(response.headers), self.clock())
             self.observe(response.status_code, category, isinstance(error, ZoomRateLimited))
-            if spends_host and (
-                isinstance(error, ZoomUnauthorized) or (isinstance(error, ZoomRateLimited) and not error.daily)
-            ):
-                # refused at the door: it created or changed nothing
+            if spends_host and isinstance(error, (ZoomUnauthorized, ZoomRateLimited)):
+                # refused at the door: it created or changed nothing (a daily refusal then marks its day spent)
                 self.limiter.refund_host(host, account_id=self.account_id)
             if isinstance(error, ZoomUnauthorized) and attempt == 1:
                 continue
             if isinstance(error, ZoomRateLimited) and self.limiter is not None:
                 if error.daily and spends_host:
                     # that host's 100 a day, not the account's
-                    self.limiter.exhaust_host(host, error.retry_at, account_id=self.account_id)
+                    self.limiter.exhaust_host(host, error.spent_day, account_id=self.account_id)
                 else:
                     self.limiter.block(self.account_id, error.category or category, error.retry_at)
             raise error

@@ -1,7 +1,8 @@
 """What a failed Zoom call means for the caller (pure): retry when, give up, refresh, or look again.
 
 - 429: rate limited; `retry_at` from Retry-After; `daily` when the budget is the
-  day's (X-RateLimit-Type: Daily-limit), which defers the account's work to the reset.
+  day's (X-RateLimit-Type: Daily-limit), which defers the account's work to the reset;
+  `spent_day` is the UTC day Zoom refused for, which is Zoom's and may be the one ours has left.
 - 5xx, timeouts, refused or dropped connections: unavailable; back off and retry.
 - 401: the token; refresh once and retry once.
 - 404: not found; the caller checks again before believing it.
@@ -10,10 +11,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from zoomapi.timing import next_utc_midnight, parse_retry_after
+from zoomapi.timing import daily_refusal, parse_retry_after
 
 
 class ZoomAPIError(Exception):
@@ -28,9 +29,13 @@ class ZoomUnavailable(ZoomAPIError):
 
 
 class ZoomRateLimited(ZoomAPIError):
-    def __init__(self, status, code, message, headers, retry_at: datetime, daily: bool, category: str):
+    """`spent_day`: for a daily limit, the UTC day whose budget Zoom says is spent (Zoom's day, not always ours)."""
+
+    def __init__(
+        self, status, code, message, headers, retry_at: datetime, daily: bool, category: str, spent_day: date | None
+    ):
         super().__init__(status, code, message, headers)
-        self.retry_at, self.daily, self.category = retry_at, daily, category
+        self.retry_at, self.daily, self.category, self.spent_day = retry_at, daily, category, spent_day
 
 
 class ZoomUnauthorized(ZoomAPIError):
@@ -59,11 +64,13 @@ def classify(status: int, body: Any, headers: dict[str, str], now: datetime) -> 
         lowered.setdefault("x-ratelimit-type", "Daily-limit")
     if status == 429:
         daily = lowered.get("x-ratelimit-type", "").lower() == "daily-limit" or "daily" in message.lower()
-        retry_at = parse_retry_after(lowered.get("retry-after"), now)
-        if retry_at is None:
-            retry_at = next_utc_midnight(now) if daily else now + DEFAULT_QPS_WAIT
+        spent_day = None
+        if daily:
+            spent_day, retry_at = daily_refusal(lowered.get("retry-after"), now)
+        else:
+            retry_at = parse_retry_after(lowered.get("retry-after"), now) or now + DEFAULT_QPS_WAIT
         category = lowered.get("x-ratelimit-category", "").lower()
-        return ZoomRateLimited(status, code, message or "rate limited", lowered, retry_at, daily, category)
+        return ZoomRateLimited(status, code, message or "rate limited", lowered, retry_at, daily, category, spent_day)
     if status >= 500:
         return ZoomUnavailable(status, code, message or f"HTTP {status}", lowered)
     if status == 401:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from redis import Redis
 
@@ -93,14 +93,14 @@ def _keys(account_id: str, category: str) -> tuple[str, str]:
     return f"zoomsync:rate:{account_id}:{category}", f"zoomsync:rate-blocked:{account_id}:{category}"
 
 
-def _host_key(host_id: str, now: datetime) -> str:
+def _host_key(host_id: str, day: date) -> str:
     """The host's creates and updates of the UTC day: what holds their calls back."""
-    return f"zoomsync:host-daily:{host_id}:{now:%Y-%m-%d}"
+    return f"zoomsync:host-daily:{host_id}:{day:%Y-%m-%d}"
 
 
-def _account_hosts_key(account_id: str, now: datetime) -> str:
+def _account_hosts_key(account_id: str, day: date) -> str:
     """Per host, what the account's connection spent of it that day: for display, never enforced."""
-    return f"zoomsync:host-daily-by-account:{account_id}:{now:%Y-%m-%d}"
+    return f"zoomsync:host-daily-by-account:{account_id}:{day:%Y-%m-%d}"
 
 
 class RedisLimiter:
@@ -165,13 +165,15 @@ class RedisLimiter:
                 pipe.zremrangebyscore(by_account, "-inf", 0)  # a host with nothing spent is no longer listed
                 pipe.execute()
 
-    def exhaust_host(self, host_id: str, until: datetime, account_id: str = "") -> None:
-        """Zoom answered the host's daily cap (our count may lag Zoom's): spent until Zoom's reset."""
-        now = datetime.now(UTC)
-        ttl = max(1, int(until.timestamp() - now.timestamp()) + 1)
-        self.redis.set(_host_key(host_id, now), self.host_daily, ex=max(ttl, DAY_TTL))
+    def exhaust_host(self, host_id: str, day: date, account_id: str = "") -> None:
+        """Zoom answered the host's daily cap (our count may lag Zoom's): that UTC day is spent.
+
+        `day` is the one Zoom refused for: just after our midnight, a Zoom whose clock
+        is a moment behind still refuses for the day before, which leaves ours whole.
+        """
+        self.redis.set(_host_key(host_id, day), self.host_daily, ex=DAY_TTL)
         if account_id:
-            by_account = _account_hosts_key(account_id, now)
+            by_account = _account_hosts_key(account_id, day)
             pipe = self.redis.pipeline(transaction=False)
             pipe.zadd(by_account, {host_id: self.host_daily})
             pipe.expire(by_account, DAY_TTL)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 
@@ -13,6 +13,12 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     HTTP dates are accepted too. None when absent or unreadable; a time in the
     past means "now".
     """
+    moment = retry_after_moment(value, now)
+    return None if moment is None else max(moment, now)
+
+
+def retry_after_moment(value: str | None, now: datetime) -> datetime | None:
+    """The moment Retry-After names, in UTC, even one already past on our clock; None when absent or unreadable."""
     if not value or not value.strip():
         return None
     text = value.strip()
@@ -31,7 +37,25 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return max(moment.astimezone(UTC), now)
+    return moment.astimezone(UTC)
+
+
+# Zoom's clock and ours may differ by a moment. A daily refusal whose reset has already
+# passed on our clock was Zoom's last moment of the old day: try again after this.
+RESET_SKEW_WAIT = timedelta(seconds=5)
+
+
+def daily_refusal(retry_after: str | None, now: datetime) -> tuple[date, datetime]:
+    """A daily-limit 429: the UTC day whose budget Zoom says is spent, and when to try again.
+
+    The day is never later than ours, and earlier when Zoom's reset has passed on
+    our clock: that refusal spent a day we have left, so it must not hold back
+    the new day's budget until the next midnight.
+    """
+    reset = retry_after_moment(retry_after, now) or next_utc_midnight(now)
+    today = now.astimezone(UTC).date()
+    spent = min(today, (reset - timedelta(microseconds=1)).date())
+    return spent, (reset if reset > now else now + RESET_SKEW_WAIT)
 
 
 def next_utc_midnight(now: datetime) -> datetime:

@@ -319,7 +319,7 @@ def test_the_overview_shows_the_accounts_hosts_daily_budget_busiest_first(app, a
 
 def test_the_overview_marks_a_host_whose_daily_budget_is_spent(app, admin, session_factory):
     _connect(session_factory)
-    _limiter(app).exhaust_host("host-a", datetime.now(UTC) + timedelta(hours=1), account_id=ACCOUNT)
+    _limiter(app).exhaust_host("host-a", datetime.now(UTC).date(), account_id=ACCOUNT)
     page = admin.get("/admin/").data.decode()
     assert '<li class="blocked">host host-a: 100 of 100</li>' in page
 

@@ -274,12 +274,23 @@ def test_exhaust_host_puts_the_host_at_the_cap_in_the_accounts_record(redis):
     limiter = RedisLimiter(redis)
     for _ in range(3):
         limiter.spend_host("host-a", account_id=ACCOUNT)
-    limiter.exhaust_host("host-a", next_utc_midnight(datetime.now(UTC)), account_id=ACCOUNT)
+    limiter.exhaust_host("host-a", datetime.now(UTC).date(), account_id=ACCOUNT)
     assert limiter.headroom(ACCOUNT).hosts == (("host-a", 100),)
     assert limiter.host_budget_used("host-a") == 100
     with pytest.raises(Deferred):
         limiter.spend_host("host-a", account_id=ACCOUNT)
     assert limiter.headroom(ACCOUNT).hosts == (("host-a", 100),)
+
+
+def test_exhausting_the_day_zoom_is_still_in_leaves_ours_whole(redis):
+    # just after our midnight, a Zoom a moment behind refuses for yesterday: that is not our new day's cap
+    limiter = RedisLimiter(redis)
+    limiter.spend_host("host-a", account_id=ACCOUNT)
+    limiter.exhaust_host("host-a", datetime.now(UTC).date() - timedelta(days=1), account_id=ACCOUNT)
+    assert limiter.host_budget_used("host-a") == 1
+    assert limiter.headroom(ACCOUNT).hosts == (("host-a", 1),)
+    limiter.spend_host("host-a", account_id=ACCOUNT)
+    assert limiter.host_budget_used("host-a") == 2
 
 
 def test_the_accounts_record_is_kept_by_utc_day_and_expires(redis):

@@ -27,6 +27,7 @@ from zoomapi.client import BATCH_SIZE, PAGE_SIZE, ZoomClient
 from zoomapi.errors import ZoomNotFound, ZoomRateLimited, ZoomRejected, ZoomUnauthorized, ZoomUnavailable
 from zoomapi.limiter import Deferred, RedisLimiter
 from zoomapi.oauth import OAuthClient, OAuthRefused, TokenSet, authorize_url
+from zoomapi.timing import RESET_SKEW_WAIT
 from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import RunningSimulator, serve_in_thread
 
@@ -530,18 +531,38 @@ def test_a_per_second_429_on_a_create_is_refunded_to_the_host_and_the_accounts_r
     assert budget.headroom(cfg.account_id).hosts == ((host, 1),)
 
 
-def test_a_daily_429_puts_the_host_at_the_cap_in_the_accounts_record(sim):
-    cfg = sim.sim.config
-    sim.control.call("PUT", f"/accounts/{cfg.account_id}/limits", {"host_daily": 1})
-    budget = limiter()
+def _daily_refusal(sim, budget: RedisLimiter) -> tuple[ZoomRateLimited, str]:
+    """A host allowed one create a day makes two: Zoom's refusal of the second, and the host."""
+    sim.control.call("PUT", f"/accounts/{sim.sim.config.account_id}/limits", {"host_daily": 1})
     client = zoom(sim, limiter=budget)
     host = owner_id(sim)
     create(client, "meeting", host)
     with pytest.raises(ZoomRateLimited) as limited:
         create(client, "meeting", host)
     assert limited.value.daily is True
+    return limited.value, host
+
+
+def test_a_daily_429_puts_the_host_at_the_cap_in_the_accounts_record(sim):
+    budget = limiter()
+    _, host = _daily_refusal(sim, budget)
     assert budget.host_budget_used(host) == 100  # Zoom's count wins over ours
-    assert budget.headroom(cfg.account_id).hosts == ((host, 100),)
+    assert budget.headroom(sim.sim.config.account_id).hosts == ((host, 100),)
+
+
+def test_a_daily_429_from_a_zoom_still_in_yesterday_leaves_our_new_day_whole(sim):
+    # Zoom's clock still in yesterday, as when it lags ours just after our midnight: its refusal is for the
+    # day we left.
+    now = datetime.now(UTC)
+    our_midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    zoom_behind = (our_midnight - now).total_seconds() - 30
+    sim.control.call("POST", "/clock", {"advance": zoom_behind})  # Zoom: 23:59:30 yesterday
+    budget = limiter()
+    error, host = _daily_refusal(sim, budget)
+    assert error.spent_day == our_midnight.date() - timedelta(days=1)
+    assert datetime.now(UTC) < error.retry_at <= datetime.now(UTC) + RESET_SKEW_WAIT  # shortly, not tomorrow
+    assert budget.host_budget_used(host) == 1  # the create Zoom took; the one it refused is given back
+    budget.spend_host(host)  # today's budget is still ours
 
 
 def test_daily_host_cap_holds_back_neither_other_hosts_nor_other_calls(sim):

@@ -23,7 +23,7 @@ from zoomapi.errors import (
     ZoomUnavailable,
     classify,
 )
-from zoomapi.timing import backoff, parse_retry_after
+from zoomapi.timing import RESET_SKEW_WAIT, backoff, daily_refusal, parse_retry_after
 from zoomapi.uuids import path_uuid
 
 NOW = datetime(2026, 12, 1, 15, 30, 12, tzinfo=UTC)
@@ -272,6 +272,58 @@ def test_retry_after_absurdly_many_seconds_does_not_raise():
     # "None when absent or unreadable": a value no clock can reach must not crash the 429's handling
     moment = parse_retry_after("9" * 20, NOW)
     assert moment is None or moment >= NOW
+
+
+# --- timing.daily_refusal: which day Zoom says is spent, and when to try again ------------
+
+TODAY = NOW.date()
+YESTERDAY = TODAY - timedelta(days=1)
+JUST_AFTER_MIDNIGHT = datetime(2026, 12, 1, 0, 0, 0, 400_000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-12-02T00:00:00Z", "Wed, 02 Dec 2026 00:00:00 GMT", "2026-12-02T01:00:00+01:00", None, ""]
+)
+def test_a_daily_refusal_spends_our_day_until_zooms_next_midnight(value):
+    assert daily_refusal(value, NOW) == (TODAY, MIDNIGHT)
+
+
+def test_a_daily_refusal_in_seconds_that_ends_tomorrow_still_spends_only_today():
+    late = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    assert daily_refusal("3600", late) == (TODAY, late + timedelta(hours=1))
+
+
+def test_a_daily_refusal_from_a_zoom_still_in_yesterday_spends_yesterday_and_tries_again_shortly():
+    # our clock just passed midnight, Zoom's has not: its reset is already behind us
+    spent, retry_at = daily_refusal("2026-12-01T00:00:00Z", JUST_AFTER_MIDNIGHT)
+    assert spent == YESTERDAY
+    assert retry_at == JUST_AFTER_MIDNIGHT + RESET_SKEW_WAIT
+
+
+def test_a_daily_refusal_whose_reset_is_long_past_never_spends_today_nor_retries_at_once():
+    spent, retry_at = daily_refusal("2020-01-01T00:00:00Z", NOW)
+    assert spent < TODAY
+    assert retry_at == NOW + RESET_SKEW_WAIT
+
+
+def test_a_daily_refusal_at_exactly_its_reset_is_the_old_days():
+    assert daily_refusal("2026-12-02T00:00:00Z", MIDNIGHT) == (TODAY, MIDNIGHT + RESET_SKEW_WAIT)
+
+
+def test_a_daily_refusal_is_read_in_utc_whatever_our_clocks_zone():
+    local_now = datetime(2026, 12, 1, 23, 30, tzinfo=timezone(timedelta(hours=5)))  # 18:30 UTC
+    spent, retry_at = daily_refusal(None, local_now)
+    assert (spent, retry_at, retry_at.utcoffset()) == (TODAY, MIDNIGHT, timedelta(0))
+
+
+def test_classify_names_the_spent_day_of_a_daily_429_only():
+    daily = classify(
+        429, {"code": 429, "message": DAILY_MESSAGE}, {"Retry-After": "2026-12-01T00:00:00Z"}, JUST_AFTER_MIDNIGHT
+    )
+    qps = classify(429, QPS_BODY, {"Retry-After": "1", "X-RateLimit-Type": "QPS"}, NOW)
+    assert isinstance(daily, ZoomRateLimited) and isinstance(qps, ZoomRateLimited)
+    assert (daily.daily, daily.spent_day, daily.retry_at) == (True, YESTERDAY, JUST_AFTER_MIDNIGHT + RESET_SKEW_WAIT)
+    assert (qps.daily, qps.spent_day) == (False, None)
 
 
 # --- timing.backoff ----------------------------------------------------------------------
