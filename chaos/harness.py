@@ -48,7 +48,7 @@ def clock_env(offset: float) -> dict[str, str]:
     library = libfaketime()
     if library is None:
         raise RuntimeError("libfaketime is not installed (apt-get install faketime)")
-    return {"LD_PRELOAD": library, "FAKETIME": f"{offset:+.0f}"}
+    return {"LD_PRELOAD": library, "FAKETIME": f"{offset:+.0f}"}  # whole seconds, as running_system requires
 
 
 def free_port() -> int:
@@ -96,6 +96,10 @@ def running_system(
     `web_processes`: gunicorn's processes (WEB_CONCURRENCY) unless the environment sets it; two keep the
     tests light; None leaves the Procfile's own default, as the benchmarks measure it.
     """
+    if clock_offset != round(clock_offset):
+        raise ValueError(
+            "clock_offset is whole seconds: libfaketime's FAKETIME takes no fraction, and Zoom's clock must agree"
+        )
     if clock_offset and webhooks:
         raise ValueError("the simulator signs webhooks on the real time: a run ahead of it takes no webhooks")
     database_url = fresh_postgres_database(postgres_url, database)

@@ -180,7 +180,7 @@ def expire_tokens():
 
 @bp.post("/clock")
 def move_clock():
-    """Move the simulator's clock forward (`advance` seconds), e.g. past a token's life or to the next day."""
+    """Move the simulator's clock by `advance` seconds: forward past a token's life or to the next day, or back."""
     body = _json()
     sim = simulator()
     sim.clock.offset += float(body.get("advance", 0))
