@@ -272,11 +272,24 @@ def ensure_push(redis: Redis, training_id: int) -> str | None:
 
 def schedule_push(redis: Redis, training_id: int, at: datetime) -> str:
     """Push again at `at` (a rate limit, Zoom's daily reset, backoff); edits made meanwhile wait for it."""
+    at = whole_second_after(at)
     job_id = _push_job_id(training_id)
     ttl = max(MARKER_TTL_SECONDS, int((at - datetime.now(UTC)).total_seconds()) + MARKER_TTL_SECONDS)
     redis.set(push_marker_key(training_id), job_id, ex=ttl)
     _enqueue_push(redis, training_id, job_id, at=at)
     return job_id
+
+
+def whole_second_after(at: datetime) -> datetime:
+    """`at`, rounded up to a whole second.
+
+    RQ scores a scheduled job by whole seconds rounded down, so a job due at
+    :00.7 may start at :00.0; a push that starts before its rows' time finds
+    them still waiting and only schedules itself again, a job and up to a
+    second of the scheduler's polling lost.
+    """
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + timedelta(seconds=1)
 
 
 def release_push_marker(redis: Redis, training_id: int) -> None:

@@ -131,3 +131,14 @@ def test_the_sweeper_queues_a_scheduled_push_no_scheduler_took_and_leaves_one_no
     outbound = queue(redis, OUTBOUND_QUEUE)
     assert outbound.job_ids == [overdue]
     assert ScheduledJobRegistry(queue=outbound).get_job_ids() == [upcoming]
+
+
+def test_a_push_scheduled_within_a_second_is_never_due_before_its_time(app):
+    """RQ scores scheduled jobs in whole seconds rounded down: a push due at :00.4 must not start at :00.0."""
+    redis = app.extensions["zoomsync"].redis
+    at = (datetime.now(UTC) + timedelta(seconds=30)).replace(microsecond=400_000)
+    job_id = schedule_push(redis, 3, at)
+    registry = ScheduledJobRegistry(queue=queue(redis, OUTBOUND_QUEUE))
+    assert registry.get_scheduled_time(job_id) >= at
+    assert registry.get_jobs_to_schedule(int(at.timestamp())) == []  # not due in the second it falls in
+    assert registry.get_jobs_to_schedule(int(at.timestamp()) + 1) == [job_id]
