@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from redis import Redis
 
 from bench import cli, profile
-from bench.processes import job_milliseconds, wait_until, workers_registered
+from bench.processes import job_milliseconds, log_entries, wait_until, workers_registered
 from bench.results import ARTIFACTS, ROOT, Result, Target
 from chaos.harness import System
 from chaos.outbound import (
@@ -129,6 +129,7 @@ def outbound(quick: bool, postgres_url: str, trainings: int, seed: int, profiled
         outbox = outbox_counts(system)
         redis.close()
         pushes = job_milliseconds(pushers, "workers.push.push_training")
+        deferred = _deferrals(pushers)
     light = [c for c in calls if c["method"] in ("GET", "PATCH") and "/meetings/" in c["path"]]
     window = max(c["at"] for c in light) - min(c["at"] - c["duration_ms"] / 1000 for c in light) if light else 0.0
     rate = len(light) / window if window else 0.0
@@ -155,7 +156,8 @@ def outbound(quick: bool, postgres_url: str, trainings: int, seed: int, profiled
     if pushes:
         result.notes.append(
             f"{len(pushes)} push jobs ({_where()}); each took {statistics.median(pushes):.0f} ms "
-            f"(median), {pushes[int(0.9 * (len(pushes) - 1))]:.0f} ms (p90)."
+            f"(median), {pushes[int(0.9 * (len(pushes) - 1))]:.0f} ms (p90). "
+            f"{sum(deferred.values())} of them met a limit and were put off: {_counted(deferred)}."
         )
     result.notes.append(
         f"The edits took {edited - began:.1f} s from {CLIENTS} LMS clients, before the workers started; "
@@ -163,6 +165,21 @@ def outbound(quick: bool, postgres_url: str, trainings: int, seed: int, profiled
         f"{window:.1f} s. Outbox {outbox}. Each host spent at most {2 * PER_HOST} of its 100 creates and updates."
     )
     return result
+
+
+def _deferrals(workers) -> dict[str, int]:
+    """Why pushes were put off (each then ran again): the reasons the workers logged, counted."""
+    found: dict[str, int] = {}
+    for entry in log_entries(
+        workers, lambda e: e.get("logger") == "workers.push" and " deferred to " in e.get("message", "")
+    ):
+        reason = entry["message"].split(": ", 1)[-1]
+        found[reason] = found.get(reason, 0) + 1
+    return found
+
+
+def _counted(reasons: dict[str, int]) -> str:
+    return "; ".join(f"{n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda r: -r[1])) or "none"
 
 
 def _where() -> str:
