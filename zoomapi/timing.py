@@ -24,7 +24,7 @@ def retry_after_moment(value: str | None, now: datetime) -> datetime | None:
     text = value.strip()
     if text.isascii() and text.isdigit():
         try:
-            return now + timedelta(seconds=int(text))
+            return (now + timedelta(seconds=int(text))).astimezone(UTC)
         except OverflowError:
             return None
     moment = None

@@ -316,6 +316,13 @@ def test_a_daily_refusal_is_read_in_utc_whatever_our_clocks_zone():
     assert (spent, retry_at, retry_at.utcoffset()) == (TODAY, MIDNIGHT, timedelta(0))
 
 
+def test_a_daily_refusal_in_seconds_is_counted_on_the_utc_day_whatever_our_clocks_zone():
+    # 20:00 at UTC-5 is already 01:00 UTC on 2 December: the day spent is the UTC one, not the local one
+    local_now = datetime(2026, 12, 1, 20, 0, tzinfo=timezone(timedelta(hours=-5)))
+    spent, retry_at = daily_refusal("60", local_now)
+    assert (spent, retry_at, retry_at.utcoffset()) == (MIDNIGHT.date(), local_now + timedelta(seconds=60), timedelta(0))
+
+
 def test_classify_names_the_spent_day_of_a_daily_429_only():
     daily = classify(
         429, {"code": 429, "message": DAILY_MESSAGE}, {"Retry-After": "2026-12-01T00:00:00Z"}, JUST_AFTER_MIDNIGHT
