@@ -10,7 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import LockError
+from redis.retry import Retry
 
 from config import Settings
 
@@ -19,8 +21,17 @@ _embedded = None
 
 
 def connect_redis(settings: Settings) -> Redis:
-    """Short timeouts: a Redis outage must not hold a webhook past Zoom's 3 seconds."""
-    options = dict(socket_connect_timeout=1, socket_timeout=1, health_check_interval=30)  # RQ raises it for workers
+    """Short timeouts and no retry: a Redis outage must not hold a webhook past Zoom's 3 seconds.
+
+    redis-py's own default retries three times with a backoff of seconds; every caller here
+    already handles a failed command (the sweeper re-queues what it could not), so one try is right.
+    """
+    options = dict(
+        socket_connect_timeout=1,
+        socket_timeout=1,
+        health_check_interval=30,  # RQ raises it for workers
+        retry=Retry(NoBackoff(), 0),
+    )
     if settings.redis_url:
         return Redis.from_url(settings.redis_url, **options)
     return Redis(unix_socket_path=embedded_redis_socket(settings), **options)
