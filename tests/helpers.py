@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from redis import Redis
 from rq import SimpleWorker
 
 from chaos.harness import free_port  # noqa: F401 - one free_port for tests and the fault tools
+from service.broker import connect_redis
 from service.services import EXTENSION_KEY
 from webhook.signature import sign
 from workers.queues import QUEUE_NAMES, queue
@@ -156,3 +159,8 @@ def metric_samples(text: str) -> dict[tuple[str, tuple], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def unreachable_redis(settings) -> Redis:
+    """The service's own Redis client (connect_redis, its timeouts and retries), where nothing listens (port 9)."""
+    return connect_redis(replace(settings, redis_url="redis://127.0.0.1:9/0"))

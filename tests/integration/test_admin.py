@@ -12,11 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis as redis_lib
 
 from models import Academy, InboxEvent, ZoomConnection
 from service.app import create_app
-from tests.helpers import csrf_token, deliver, fixture, run_jobs
+from tests.helpers import csrf_token, deliver, fixture, run_jobs, unreachable_redis
 from tests.integration.test_reconcile import Lms
 from workers import handlers
 from zoomapi import limiter as limiter_module
@@ -332,8 +331,8 @@ def test_the_overview_says_when_a_connection_has_no_zoom_account_yet(admin, sess
 
 def test_the_overview_still_renders_with_unknown_limits_when_redis_is_down(app, admin, session_factory, monkeypatch):
     _connect(session_factory)
-    dead = redis_lib.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)  # port 9: nothing listens
-    monkeypatch.setattr(app.extensions["zoomsync"], "redis", dead)
+    svc = app.extensions["zoomsync"]
+    monkeypatch.setattr(svc, "redis", unreachable_redis(svc.settings))
     answer = admin.get("/admin/")
     assert answer.status_code == 200
     page = answer.data.decode()

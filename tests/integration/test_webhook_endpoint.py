@@ -6,13 +6,21 @@ import json
 import time
 
 import pytest
-import redis as redis_lib
 from sqlalchemy import func, select
 
 from models import InboxEvent
 from models.database import make_engine
 from service.app import create_app
-from tests.helpers import SECRET, deliver, fixture, queued_job_count, raw, run_jobs, signed_headers
+from tests.helpers import (
+    SECRET,
+    deliver,
+    fixture,
+    queued_job_count,
+    raw,
+    run_jobs,
+    signed_headers,
+    unreachable_redis,
+)
 from webhook.signature import encrypt_token
 from workers.sweeper import sweep_inbox
 
@@ -193,8 +201,7 @@ def test_redis_down_is_still_200_and_the_sweeper_queues_the_event_later(backend,
     from dataclasses import replace
 
     engine, redis = backend
-    dead_redis = redis_lib.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
-    down = create_app(settings, engine=engine, redis=dead_redis)
+    down = create_app(settings, engine=engine, redis=unreachable_redis(settings))
     response = deliver(down.test_client(), fixture("meeting.started"))
     assert response.status_code == 200
     [row] = inbox_rows(session_factory)
