@@ -224,6 +224,11 @@ def _create(svc: Services, client: ZoomClient, plan: Plan) -> bool:
         _charge(svc, [create.id])  # before the call: a crash after it leaves the evidence to look for an orphan
         try:
             meeting = client.create(plan.kind, plan.host, payloads.create_body(plan.kind, plan.wanted))
+        except (Deferred, ZoomRateLimited):
+            # Held back by our limiter or refused at Zoom's door: nothing was created, so the next
+            # try has no orphan to look for (a call of its own) and this one was no attempt.
+            _charge(svc, [create.id], -1)
+            raise
         except ZoomRejected as exc:
             _refused(svc, plan, plan.row_ids, exc.message or str(exc))
             return False
@@ -493,10 +498,10 @@ def _fail_rows(uow, ids: list[int], error: str) -> None:
             row.status, row.last_error = "failed", error
 
 
-def _charge(svc: Services, ids: list[int]) -> None:
+def _charge(svc: Services, ids: list[int], attempts: int = 1) -> None:
     with svc.unit_of_work() as uow:
         for row in _rows(uow, ids):
-            row.attempts += 1
+            row.attempts += attempts
         uow.commit()
 
 

@@ -17,7 +17,7 @@ import requests
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, text
 
-from models import OutboxItem, Registrant
+from models import OutboxItem, Registrant, User
 from tests.helpers import AUTH, STAFF, metric_samples, run_jobs
 from tests.integration.outbound.support import (
     due_now,
@@ -469,6 +469,45 @@ def test_a_create_that_backs_off_is_not_hurried_by_a_new_registrant(app, client,
     assert len([m for m in zoom.sim.world.meetings.values() if not m.deleted]) == 1
     [item] = client.get(f"/api/v1/trainings/{created['id']}/registrants", headers=AUTH).json["items"]
     assert item["zoom"]["sync_state"] == "synced"
+
+
+def _create_row(svc, training_id: int) -> tuple[str, int, str | None]:
+    """The training's create row: status, attempts, last error."""
+    with svc.unit_of_work() as uow:
+        row = uow.session.scalars(
+            select(OutboxItem).where(OutboxItem.training_id == training_id, OutboxItem.kind == "create")
+        ).one()
+        return row.status, row.attempts, row.last_error
+
+
+def _orphan_lookups(zoom) -> list[dict]:
+    return [c for c in zoom_calls(zoom, "GET", "/users/") if c["path"].endswith("/meetings")]
+
+
+def test_a_create_refused_with_a_429_is_no_attempt_and_the_next_looks_for_no_orphan(app, client, academy, zoom, svc):
+    zoom.control.fault(kind="status", status=429, count=1, path="/users/", method="POST")
+    created = new_training(client, academy)
+    run_jobs(app)
+    status, attempts, error = _create_row(svc, created["id"])
+    assert (status, attempts) == ("pending", 0) and "rate limit" in error
+    time.sleep(1.2)  # Zoom's Retry-After: a second
+    due_now(svc)
+    run_scheduled(app, svc)
+    assert training(client, created["id"])["zoom"]["sync_state"] == "synced"
+    assert _orphan_lookups(zoom) == []  # Zoom refused it at the door: no meeting of it to look for
+    assert _create_row(svc, created["id"])[:2] == ("sent", 1)
+
+
+def test_a_create_our_limiter_holds_back_is_no_attempt(app, client, academy, zoom, svc):
+    with svc.unit_of_work() as uow:
+        host = uow.session.get(User, academy["organizer"]).email  # whom the create is charged to
+    limiter = RedisLimiter(svc.redis)
+    while limiter.host_budget_used(host) < limiter.host_daily:
+        limiter.spend_host(host)  # the host's other trainings spent the day's 100
+    created = new_training(client, academy)
+    run_jobs(app)
+    assert _create_row(svc, created["id"]) == ("pending", 0, "waiting for Zoom's daily rate limit")
+    assert zoom_calls(zoom, "POST", "/meetings") == []
 
 
 def test_an_orphan_is_never_a_meeting_another_training_has(app, client, academy, zoom, svc):
