@@ -22,6 +22,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from redis import Redis
@@ -167,19 +168,17 @@ def outbound(quick: bool, postgres_url: str, trainings: int, seed: int, profiled
     return result
 
 
-def _deferrals(workers) -> dict[str, int]:
+def _deferrals(workers) -> Counter:
     """Why pushes were put off (each then ran again): the reasons the workers logged, counted."""
-    found: dict[str, int] = {}
-    for entry in log_entries(
-        workers, lambda e: e.get("logger") == "workers.push" and " deferred to " in e.get("message", "")
-    ):
-        reason = entry["message"].split(": ", 1)[-1]
-        found[reason] = found.get(reason, 0) + 1
-    return found
+
+    def put_off(entry: dict) -> bool:
+        return entry.get("logger") == "workers.push" and " deferred to " in entry.get("message", "")
+
+    return Counter(entry["message"].split(": ", 1)[-1] for entry in log_entries(workers, put_off))
 
 
-def _counted(reasons: dict[str, int]) -> str:
-    return "; ".join(f"{n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda r: -r[1])) or "none"
+def _counted(reasons: Counter) -> str:
+    return "; ".join(f"{n} × {reason}" for reason, n in reasons.most_common()) or "none"
 
 
 def _where() -> str:
