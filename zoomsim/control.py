@@ -277,7 +277,10 @@ def start(meeting_id: int):
     body = _json()
     world = simulator().world
     with world.lock:
-        instance = world.start(_meeting(world, meeting_id), _at(body), body.get("uuid"))
+        practice = body.get("practice", False)
+        if not isinstance(practice, bool):
+            raise SimUsageError("practice must be true or false")
+        instance = world.start(_meeting(world, meeting_id), _at(body), body.get("uuid"), practice=practice)
         return jsonify(uuid=instance.uuid, start_time=zoom_time(instance.start_time))
 
 

@@ -5,6 +5,10 @@ string in started/ended/participant events and a number elsewhere;
 `meeting.updated` carries the id plus only the changed fields in `object` and
 `old_object`, and `time_stamp` in milliseconds; a participant's `registrant_id`
 is null on join and "" on leave when they did not register (as real captures show).
+Waiting-room events carry `date_time` instead of join/leave times; breakout-room
+events carry `breakout_room_uuid` and `parent_user_id`; `participant_bind` names
+the phone caller and the computer session it bound to; `webinar.ended` says
+whether it was a practice session.
 Bodies are serialised the way Zoom does: compact JSON, UTF-8 unescaped, keys in
 Zoom's order (`event`, `payload`, `event_ts`).
 """
@@ -12,9 +16,10 @@ Zoom's order (`event`, `payload`, `event_ts`).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from zoomsim.times import zoom_time
+from zoomsim.times import epoch_ms, zoom_time
 
 if TYPE_CHECKING:
     from zoomsim.world import Instance, Meeting, Registrant, Session
@@ -113,12 +118,14 @@ def started(meeting: Meeting, instance: Instance, event_ts: int) -> dict[str, An
 def ended(meeting: Meeting, instance: Instance, event_ts: int) -> dict[str, Any]:
     assert instance.end_time is not None
     obj = {**_live_object(meeting, instance), "end_time": zoom_time(instance.end_time)}
+    if meeting.kind == "webinar":
+        obj["practice_session"] = instance.practice
     return envelope(f"{meeting.kind}.ended", {"account_id": meeting.account_id, "object": obj}, event_ts)
 
 
 def _participant(session: Session, joined: bool) -> dict[str, Any]:
     person = {
-        "user_id": session.user_id,
+        "user_id": session.event_user_id or session.user_id,
         "user_name": session.name,
         "id": session.participant_user_id,
         "participant_uuid": session.participant_uuid,
@@ -132,14 +139,94 @@ def _participant(session: Session, joined: bool) -> dict[str, Any]:
     person["email"] = session.email
     person["registrant_id"] = session.registrant_id or (None if joined else "")
     person["participant_user_id"] = session.participant_user_id
+    if session.phone_number:
+        person["phone_number"] = session.phone_number
     return person
 
 
+def _about(meeting: Meeting, instance: Instance, event: str, person: dict[str, Any], event_ts: int, **extra: Any):
+    """A participant-level event: the live meeting's fields (no host_email), `extra` right after its uuid."""
+    live = _live_object(meeting, instance)
+    del live["host_email"]
+    obj = {"id": live.pop("id"), "uuid": live.pop("uuid"), **extra, **live, "participant": person}
+    return envelope(f"{meeting.kind}.{event}", {"account_id": meeting.account_id, "object": obj}, event_ts)
+
+
+WAITING_ROOM_EVENTS = (
+    "participant_joined_waiting_room",
+    "participant_admitted",
+    "participant_put_in_waiting_room",
+    "participant_left_waiting_room",
+)
+
+
+def waiting_room(meeting: Meeting, instance: Instance, session: Session, event: str, when: datetime) -> dict[str, Any]:
+    """One of WAITING_ROOM_EVENTS: the participant carries `date_time`, not join/leave times (Zoom's reference)."""
+    assert event in WAITING_ROOM_EVENTS, event
+    person = {
+        "user_id": session.event_user_id or session.user_id,
+        "user_name": session.name,
+        "id": session.participant_user_id,
+        "participant_uuid": session.participant_uuid,
+        "date_time": zoom_time(when),
+        "email": session.email,
+        "participant_user_id": session.participant_user_id,
+        "registrant_id": session.registrant_id,
+    }
+    return _about(meeting, instance, event, person, epoch_ms(when))
+
+
+def breakout_room(
+    meeting: Meeting, instance: Instance, session: Session, room_uuid: str, joined: bool
+) -> dict[str, Any]:
+    """`participant_joined_breakout_room` (join_time) or `participant_left_breakout_room` (leave_time, reason)."""
+    person: dict[str, Any] = {
+        "user_id": session.user_id,
+        "parent_user_id": session.parent_user_id,
+        "user_name": session.name,
+        "id": session.participant_user_id,
+        "participant_uuid": session.participant_uuid,
+    }
+    if joined:
+        when = session.join_time
+        person["join_time"] = zoom_time(when)
+    else:
+        assert session.leave_time is not None
+        when = session.leave_time
+        person.update(leave_time=zoom_time(when), leave_reason=session.leave_reason)
+    person.update(email=session.email, registrant_id=session.registrant_id)
+    person["participant_user_id"] = session.participant_user_id
+    event = "participant_joined_breakout_room" if joined else "participant_left_breakout_room"
+    return _about(meeting, instance, event, person, epoch_ms(when), breakout_room_uuid=room_uuid)
+
+
+def bind(
+    meeting: Meeting, instance: Instance, phone: Session, attendee: Session, bind_user_id: str, when: datetime
+) -> dict[str, Any]:
+    """`*.participant_bind`: a phone caller linked to an attendee's computer session.
+
+    Both schemas require `join_time` (when the phone joined); the meeting's also lists `date_time`
+    ("when the participant is bond") without listing `join_time`, so a meeting's bind carries both.
+    """
+    person: dict[str, Any] = {
+        "user_id": phone.user_id,
+        "bind_user_id": bind_user_id,
+        "user_name": phone.name,
+        "id": phone.participant_user_id,
+        "participant_uuid": phone.participant_uuid,
+        "bind_participant_uuid": attendee.participant_uuid,
+    }
+    if meeting.kind == "meeting":
+        person["date_time"] = zoom_time(when)
+    person.update(
+        registrant_id=attendee.registrant_id, phone_number=phone.phone_number, join_time=zoom_time(phone.join_time)
+    )
+    return _about(meeting, instance, "participant_bind", person, epoch_ms(when))
+
+
 def participant(meeting: Meeting, instance: Instance, session: Session, joined: bool, event_ts: int) -> dict[str, Any]:
-    obj = {**_live_object(meeting, instance), "participant": _participant(session, joined)}
-    del obj["host_email"]
     action = "participant_joined" if joined else "participant_left"
-    return envelope(f"{meeting.kind}.{action}", {"account_id": meeting.account_id, "object": obj}, event_ts)
+    return _about(meeting, instance, action, _participant(session, joined), event_ts)
 
 
 def registration(

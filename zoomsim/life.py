@@ -3,70 +3,46 @@
 Times in a script are seconds after the start, so a test can play an hour-long
 meeting in an instant: the webhooks carry the scripted times, and the reports
 say the same as the webhooks (except where a script loses a leave event: the
-report still knows when that person left, as Zoom's does).
+report still knows when that person left, as Zoom's does). Scripts can also
+hold waiting rooms, breakout rooms, reconnects, phone callers and practice
+sessions: the fields are in zoomsim/script.py, the moves in zoomsim/rooms.py.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
+import itertools
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from zoomsim.times import parse_start_time, zoom_time
-from zoomsim.world import Meeting, SimUsageError, World
-
-
-def _seconds(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise SimUsageError(f"{what} must be a number of seconds after the start")
-    return float(value)
+from zoomsim import presence
+from zoomsim.rooms import FAILOVER_OVERLAP, Person, Track, bind
+from zoomsim.script import EXIT, Plan, SessionPlan, Step, parse
+from zoomsim.times import zoom_time
+from zoomsim.world import Meeting, World
 
 
 def play(world: World, meeting: Meeting, script: dict[str, Any]) -> dict[str, Any]:
-    """Run a whole meeting; returns what happened and the simulator's own attendance figures."""
-    start = meeting.start_time
-    if script.get("start"):
-        start = parse_start_time(script["start"], "UTC")
-        if start is None:
-            raise SimUsageError("start must be yyyy-MM-ddTHH:mm:ssZ")
-    length = _seconds(script.get("end_after", meeting.duration * 60 or 3600), "end_after")
-    timeline: list[tuple[float, int, int, dict[str, Any], dict[str, Any]]] = []
-    people = list(script.get("participants") or [])
-    if script.get("host_joins"):
-        host = world.users[meeting.host_id]
-        people.insert(0, {"name": host.display_name, "email": host.email, "sessions": [{"join": 0}]})
-    for n, person in enumerate(people):
-        if not person.get("name"):
-            raise SimUsageError(f"participant {n} has no name")
-        for session in person.get("sessions") or [{"join": 0}]:
-            join = _seconds(session.get("join", 0), "join")
-            leave = session.get("leave")
-            if leave is not None and _seconds(leave, "leave") < join:
-                raise SimUsageError(f"participant {n} leaves before joining")
-            timeline.append((min(join, length), 0, n, person, session))
-    instance = world.start(meeting, _at(start, 0), script.get("uuid"))
-    timeline.sort(key=lambda item: (item[0], item[1], item[2]))
-    leaves: list[tuple[float, int, str, bool]] = []
-    for at, _, n, person, session in timeline:
-        _leave_until(world, meeting, start, leaves, at)
-        joined = world.join(
-            meeting,
-            name=person["name"],
-            email=person.get("email") or "",
-            at=_at(start, at),
-            participant_user_id=person.get("zoom_user_id") or "",
-            participant_uuid=person.get("participant_uuid") or "",
-        )
-        if session.get("leave") is not None and float(session["leave"]) < length:
-            heapq.heappush(leaves, (float(session["leave"]), n, joined.user_id, bool(session.get("lose_leave"))))
-    _leave_until(world, meeting, start, leaves, length)
-    world.end(meeting, _at(start, length))
+    """Run a whole meeting; returns what happened and the simulator's own attendance figures.
+
+    The script is checked whole first (zoomsim/script.py), so a mistake plays nothing. The answer:
+    `uuid`, `start_time`, `end_time`, `practice` (a webinar's practice session: its attendance is
+    counted but is no run of the webinar), `sessions` (every row of the report, in order, with `status`,
+    `room`, `failover`, `phone_number`), `rooms` (name -> breakout_room_uuid and bo_mtg_id),
+    `attendance` (seconds in the meeting per person, zoomsim/presence.py) and `waiting` (seconds in the
+    waiting room, not in the meeting otherwise, per person who waited).
+    """
+    plan = parse(world, meeting, script)
+    instance = world.start(meeting, _at(plan.start, 0), plan.uuid, practice=plan.practice)
+    _Playing(world, meeting, plan).run()
+    world.end(meeting, _at(plan.start, plan.length))
     return {
         "uuid": instance.uuid,
         "start_time": zoom_time(instance.start_time),
         "end_time": zoom_time(instance.end_time or instance.start_time),
+        "practice": instance.practice,
         "sessions": [
             {
                 "user_id": s.user_id,
@@ -75,10 +51,16 @@ def play(world: World, meeting: Meeting, script: dict[str, Any]) -> dict[str, An
                 "join_time": zoom_time(s.join_time),
                 "leave_time": zoom_time(s.leave_time or instance.start_time),
                 "leave_lost": s.leave_lost,
+                "status": s.status,
+                "room": s.room,
+                "failover": s.failover,
+                "phone_number": s.phone_number,
             }
             for s in instance.sessions
         ],
+        "rooms": {name: {"breakout_room_uuid": ids[0], "bo_mtg_id": ids[1]} for name, ids in instance.rooms.items()},
         "attendance": world.attendance(instance),
+        "waiting": presence.waiting(instance),
     }
 
 
@@ -86,11 +68,74 @@ def _at(start: datetime, seconds: float) -> datetime:
     return start + timedelta(seconds=seconds)
 
 
-def _leave_until(world: World, meeting: Meeting, start: datetime, leaves: list, until: float) -> None:
-    """Carry out every scripted leave due by `until` (a heap, in time order)."""
-    while leaves and leaves[0][0] <= until:
-        at, _, session_id, lost = heapq.heappop(leaves)
-        world.leave(meeting, session_id, _at(start, at), lose_event=lost)
+class _Playing:
+    """The script's steps in time order. Each device's next step is queued once its previous one is done,
+    so a leave in the same second as its own join comes after it, and leaves come before joins otherwise."""
+
+    def __init__(self, world: World, meeting: Meeting, plan: Plan) -> None:
+        self.world, self.meeting, self.plan = world, meeting, plan
+        self.queue: list[tuple[float, int, int, int, Callable[[], None]]] = []
+        self.order = itertools.count()
+        self.computers: dict[int, list[Track]] = {}
+        self.tracks: list[Track] = []
+
+    def run(self) -> None:
+        plan = self.plan
+        for n, person in enumerate(plan.people):
+            self.computers[n] = []
+            for session in person.sessions:
+                track = Track(
+                    self.world,
+                    self.meeting,
+                    person.person,
+                    leave_main_for_rooms=plan.leave_main_for_rooms,
+                    blank_room_rows=person.room_rows_blank,
+                )
+                self.computers[n].append(track)
+                self._queue(n, track, session, session.steps(), 0)
+            self.tracks += self.computers[n]
+            if person.phone is not None:  # a participant of its own, named by its number
+                number = person.phone.number
+                track = Track(self.world, self.meeting, Person(name=number), phone_number=number)
+                self.tracks.append(track)
+                self._queue(n, track, None, person.phone.steps(), 0)
+        while self.queue:
+            heapq.heappop(self.queue)[-1]()
+        for track in self.tracks:
+            track.close(_at(plan.start, plan.length))
+
+    def _queue(self, n: int, track: Track, session: SessionPlan | None, steps: list[Step], i: int) -> None:
+        """Queue step i; a join after the end happens at the end, anything else after it never happens."""
+        at = min(steps[i].at, self.plan.length) if i == 0 else steps[i].at
+        if i == 0 or at < self.plan.length:
+            self.push(at, steps[i].phase, n, lambda: self._do(n, track, session, steps, i, at))
+
+    def push(self, at: float, phase: int, n: int, action: Callable[[], None]) -> None:
+        heapq.heappush(self.queue, (at, phase, n, next(self.order), action))
+
+    def _do(self, n: int, track: Track, session: SessionPlan | None, steps: list[Step], i: int, at: float) -> None:
+        step, when = steps[i], _at(self.plan.start, at)
+        if step.kind == "enter":
+            track.enter(when, waiting=session is not None and (session.waiting > 0 or session.never_admitted))
+        elif step.kind in ("admit", "readmit"):
+            track.admit(when)
+        elif step.kind == "room_in":
+            track.to_room(when, step.room)
+        elif step.kind == "room_out":
+            track.from_room(when)
+        elif step.kind == "put_back":
+            track.put_back(when)
+        elif step.kind == "failover":
+            assert session is not None
+            old, drop = track.failover(when), min(at + FAILOVER_OVERLAP, session.end)
+            if drop < self.plan.length:
+                self.push(drop, EXIT, n, lambda: track.drop(old, _at(self.plan.start, drop)))
+        elif step.kind == "bind":
+            bind(track, self.computers[n], when)
+        elif step.kind == "leave":
+            track.leave(when, session is not None and session.lose_leave)
+        if i + 1 < len(steps):
+            self._queue(n, track, session, steps, i + 1)
 
 
 def crowd(

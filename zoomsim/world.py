@@ -17,10 +17,10 @@ import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from zoomsim import errors, events
+from zoomsim import errors, events, presence
 from zoomsim.config import SimConfig
 from zoomsim.endpoints import Endpoint
 from zoomsim.errors import ZoomError
@@ -142,9 +142,13 @@ class Registrant:
 
 @dataclass
 class Session:
-    """One join of one device: Zoom's report has a row for each."""
+    """One stint of one device: Zoom's report has a row for each.
 
-    user_id: str  # Zoom's per-session participant id
+    A plain join is one stint; a waiting room, a breakout room or a reconnect
+    (failover) starts a new one, with its own `user_id` (zoomsim/rooms.py).
+    """
+
+    user_id: str  # Zoom's per-stint participant id
     name: str
     email: str
     participant_user_id: str  # the Zoom user id, "" when not signed in
@@ -154,6 +158,14 @@ class Session:
     leave_time: datetime | None = None
     leave_reason: str = ""
     leave_lost: bool = False  # the leave webhook was never sent
+    status: str = "in_meeting"  # or "in_waiting_room", as the report's rows say
+    room: str = ""  # the breakout room's name (Instance.rooms holds its ids); "" in the main room
+    parent_user_id: str = ""  # in a breakout room: the main-room user_id the webhooks name
+    failover: bool = False  # this stint began with a reconnect of the client
+    blank_ids: bool = False  # its report row shows no `id` nor `user_email`
+    phone_number: str = ""  # a phone caller's number (the stint is then named by it)
+    bound_participant_uuid: str = ""  # a phone caller bound to that person's computer session
+    event_user_id: str = ""  # the user_id the webhooks use for this stint, when it is not its own
 
 
 @dataclass
@@ -167,6 +179,8 @@ class Instance:
     # Indexes, so a 10,000-person webinar plays in linear time.
     open_sessions: dict[str, Session] = field(default_factory=dict)
     person_uuids: dict[str, str] = field(default_factory=dict)
+    practice: bool = False  # a webinar's practice session (webinar.ended says so)
+    rooms: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (breakout_room_uuid, bo_mtg_id)
 
 
 @dataclass
@@ -864,12 +878,16 @@ class World:
 
     # --- a meeting's life --------------------------------------------------------------------
 
-    def start(self, meeting: Meeting, at: datetime | None = None, uuid: str | None = None) -> Instance:
+    def start(
+        self, meeting: Meeting, at: datetime | None = None, uuid: str | None = None, practice: bool = False
+    ) -> Instance:
         if meeting.live:
             raise SimUsageError(f"{meeting.kind} {meeting.id} is already started", 409)
+        if practice and meeting.kind != "webinar":
+            raise SimUsageError("practice: only a webinar has practice sessions")
         if uuid:
             meeting.uuid = uuid
-        instance = Instance(meeting.uuid, meeting.id, (at or self.now()).replace(microsecond=0))
+        instance = Instance(meeting.uuid, meeting.id, (at or self.now()).replace(microsecond=0), practice=practice)
         meeting.live = instance
         meeting.instances.append(instance)
         self.emit(events.started(meeting, instance, epoch_ms(instance.start_time)))
@@ -889,7 +907,14 @@ class World:
         registrant_id: str = "",
         participant_user_id: str = "",
         participant_uuid: str = "",
+        *,
+        announce: bool = True,
+        **stint: Any,
     ) -> Session:
+        """Someone joins the main room: a new row, open until they leave; `participant_joined` unless not `announce`.
+
+        `stint` sets Session's other fields (failover, phone_number, event_user_id...).
+        """
         instance = self._live(meeting)
         when = (at or self.now()).replace(microsecond=0)
         if when < instance.start_time:
@@ -900,20 +925,26 @@ class World:
         if not participant_user_id and email:
             member = self.user_by_email(email)
             participant_user_id = member.id if member else ""
-        self._session_numbers += 1
         session = Session(
-            user_id=str(self._session_numbers),
+            user_id=self.next_user_id(),
             name=name,
             email=email,
             participant_user_id=participant_user_id,
             participant_uuid=participant_uuid or self._person_uuid(instance, email, name),
             registrant_id=registrant_id,
             join_time=when,
+            **stint,
         )
         instance.sessions.append(session)
         instance.open_sessions[session.user_id] = session
-        self.emit(events.participant(meeting, instance, session, True, epoch_ms(when)))
+        if announce:
+            self.emit(events.participant(meeting, instance, session, True, epoch_ms(when)))
         return session
+
+    def next_user_id(self) -> str:
+        """Zoom's per-stint participant `user_id`: a new one for every join, room move and reconnect."""
+        self._session_numbers += 1
+        return str(self._session_numbers)
 
     def _person_uuid(self, instance: Instance, email: str, name: str) -> str:
         """Zoom's participant_uuid is stable for a person within a meeting."""
@@ -929,7 +960,9 @@ class World:
         at: datetime | None = None,
         reason: str = "left the meeting",
         lose_event: bool = False,
+        announce: bool = True,
     ) -> Session:
+        """The row ends; `participant_left` unless the event is lost or not `announce`d (a silent room move)."""
         instance = self._live(meeting)
         session = instance.open_sessions.get(session_id)
         if session is None:
@@ -939,7 +972,7 @@ class World:
             raise SimUsageError("a participant cannot leave before joining")
         session.leave_time, session.leave_reason, session.leave_lost = when, f"{session.name} {reason}.", lose_event
         del instance.open_sessions[session_id]
-        if not lose_event:
+        if announce and not lose_event:
             self.emit(events.participant(meeting, instance, session, False, epoch_ms(when)))
         return session
 
@@ -979,7 +1012,7 @@ class World:
         return instance.ended_at is not None and self.clock() >= instance.ended_at + self.config.report_delay
 
     def participant_rows(self, instance: Instance, *, report: bool, include_registrant: bool) -> list[dict[str, Any]]:
-        """One row per join session; durations read 0 until the report has settled."""
+        """One row per stint (join, waiting room, breakout room, reconnect); durations read 0 until settled."""
         assert instance.ended_at is not None
         settled = self.clock() >= instance.ended_at + self.config.report_delay + self.config.report_settle
         rows = []
@@ -987,18 +1020,19 @@ class World:
             leave = session.leave_time or instance.end_time
             assert leave is not None
             row: dict[str, Any] = {
-                "id": session.participant_user_id,
+                "id": "" if session.blank_ids else session.participant_user_id,
                 "user_id": session.user_id,
                 "name": session.name,
-                "user_email": session.email,
+                "user_email": "" if session.blank_ids else session.email,
                 "join_time": zoom_time(session.join_time),
                 "leave_time": zoom_time(leave),
                 "duration": int((leave - session.join_time).total_seconds()) if settled else 0,
-                "failover": False,
-                "status": "in_meeting",
+                "failover": session.failover,
+                "status": session.status,
             }
             if report:
-                row.update(customer_key="", participant_user_id=session.participant_user_id, bo_mtg_id="")
+                bo_mtg_id = instance.rooms[session.room][1] if session.room else ""
+                row.update(customer_key="", participant_user_id=session.participant_user_id, bo_mtg_id=bo_mtg_id)
             else:
                 row["internal_user"] = bool(session.participant_user_id)
             if include_registrant or not report:
@@ -1031,25 +1065,8 @@ class World:
     # --- summaries for the control endpoints ---------------------------------------------
 
     def attendance(self, instance: Instance) -> dict[str, int]:
-        """Seconds each person was present (union of their sessions): the simulator's own answer."""
-        spans: dict[str, list[tuple[datetime, datetime]]] = {}
-        for session in instance.sessions:
-            person = session.email.lower() or f"{session.name} ({session.participant_uuid})"
-            leave = session.leave_time or instance.end_time
-            if leave is not None:
-                spans.setdefault(person, []).append((session.join_time, leave))
-        totals = {}
-        for person, intervals in spans.items():
-            total, end = timedelta(), None
-            for start, stop in sorted(intervals):
-                if end is None or start > end:
-                    total += stop - start
-                    end = stop
-                elif stop > end:
-                    total += stop - end
-                    end = stop
-            totals[person] = int(total.total_seconds())
-        return totals
+        """Seconds each person was in the meeting, as Zoom counts it (zoomsim/presence.py): the simulator's answer."""
+        return presence.attendance(instance)
 
 
 class OAuthError(Exception):
