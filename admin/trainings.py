@@ -69,7 +69,17 @@ def training(training_id: int):
         report = lms.attendance_report(uow, training_id)
         start = found.actual_start or found.start_time
         end = found.actual_end or lms_rules.session_end(found.start_time, found.duration)
-        people = [(item, _bars(item["intervals"], start, end)) for item in report.items]
+        people = [
+            (
+                item,
+                {
+                    "presence": _bars(item["intervals"], start, end),
+                    "waiting": _bars(item["waiting_intervals"], start, end),
+                    "room": _bars(item["breakout_intervals"], start, end),
+                },
+            )
+            for item in report.items
+        ]
         return render_template(
             "admin/training.html",
             training=found,
@@ -84,7 +94,7 @@ def training(training_id: int):
 
 
 def _bars(intervals: list[dict], start: datetime, end: datetime) -> list[Bar]:
-    """Each presence as a bar on the meeting's span (a leave never seen runs to the end)."""
+    """Each interval as a bar on the meeting's span (a leave never seen runs to the end)."""
     total = max((end - start).total_seconds(), 1)
     bars = []
     for interval in intervals:

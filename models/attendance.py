@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from models.base import Base, BigId, UTCDateTime
 
@@ -20,10 +21,16 @@ class MeetingInstance(Base):
     uuid: Mapped[str] = mapped_column(String(128), unique=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # webinar.ended said practice_session: the panelists' rehearsal, not the session.
+    practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ParticipantEvent(Base):
-    """A join or leave exactly as reported; stored once however often Zoom sends it."""
+    """A participant event exactly as reported; stored once however often Zoom sends it.
+
+    `kind` is one of workers.presence.KINDS: a join or leave of the meeting (or,
+    with `room_uuid`, of a breakout room), a waiting-room move, or a phone bind.
+    """
 
     __tablename__ = "participant_events"
 
@@ -31,7 +38,7 @@ class ParticipantEvent(Base):
     fact_key: Mapped[str] = mapped_column(String(64), unique=True)
     meeting_id: Mapped[int] = mapped_column(BigInteger, index=True)
     meeting_uuid: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(8))  # "join" | "leave"
+    kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Zoom's participant user_id: one join session (a new one on every re-join).
     session_id: Mapped[str] = mapped_column(String(64), default="")
@@ -40,6 +47,10 @@ class ParticipantEvent(Base):
     registrant_id: Mapped[str] = mapped_column(String(64), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
     name: Mapped[str] = mapped_column(String(255), default="")
+    room_uuid: Mapped[str] = mapped_column(String(128), default="", server_default="")  # breakout_room_uuid
+    # The session Zoom says this one belongs to: a room's parent_user_id, a phone's bind_user_id.
+    link_session_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    link_participant_uuid: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class Attendance(Base):
@@ -60,6 +71,11 @@ class Attendance(Base):
     attended_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     # [[join iso, leave iso or null], ...] after union: what the time line shows.
     intervals: Mapped[list] = mapped_column(JSON, default=list)
+    # Time in the waiting room that was not also presence: shown beside the attendance, never counted.
+    waiting_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    waiting_intervals: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # Breakout-room stints, a part of `intervals`.
+    room_intervals: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class AttendanceAssignment(Base):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from models.base import Base, BigId, UTCDateTime, utcnow
 
 PULL_STATUSES = ("pending", "done", "failed", "skipped")
+# A report row's `status` for a stint in the waiting room (the other is "in_meeting"): kept, never counted.
+WAITING_ROOM_STATUS = "in_waiting_room"
 
 
 class ReportPull(Base):
@@ -57,4 +60,7 @@ class ReportRow(Base):
     join_time: Mapped[datetime] = mapped_column(UTCDateTime)
     leave_time: Mapped[datetime] = mapped_column(UTCDateTime)
     duration: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(32), default="in_meeting", server_default="in_meeting")
+    bo_mtg_id: Mapped[str] = mapped_column(String(128), default="", server_default="")  # a breakout room's
+    failover: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

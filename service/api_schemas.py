@@ -218,7 +218,9 @@ def attendance_item_out(item: dict) -> dict:
         **item,
         "first_join_time": iso_z(item["first_join_time"]),
         "last_leave_time": iso_z(item["last_leave_time"]),
-        "intervals": [
-            {"join_time": iso_z(i["join_time"]), "leave_time": iso_z(i["leave_time"])} for i in item["intervals"]
-        ],
+        **{name: _intervals_out(item[name]) for name in ("intervals", "waiting_intervals", "breakout_intervals")},
     }
+
+
+def _intervals_out(intervals: list[dict]) -> list[dict]:
+    return [{"join_time": iso_z(i["join_time"]), "leave_time": iso_z(i["leave_time"])} for i in intervals]

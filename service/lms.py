@@ -646,6 +646,7 @@ def attendance_report(uow: UnitOfWork, training_id: int) -> AttendanceReport:
             "name": row.name,
             "email": row.email or None,
             "attended_seconds": row.attended_seconds,
+            "waiting_seconds": row.waiting_seconds,
         }
         for row in sorted((r for r in rows if r.user_id is None), key=lambda r: r.identity_key)
     ]
@@ -667,10 +668,15 @@ def _attendance_item(user_id: int, email: str | None, row: Attendance | None) ->
         "attended_seconds": row.attended_seconds if row else 0,
         "first_join_time": row.first_join_time if row else None,
         "last_leave_time": row.last_leave_time if row else None,
-        "intervals": [
-            {"join_time": _parse(start), "leave_time": _parse(end)} for start, end in (row.intervals if row else [])
-        ],
+        "intervals": _parsed(row.intervals if row else []),
+        "waiting_seconds": row.waiting_seconds if row else 0,
+        "waiting_intervals": _parsed(row.waiting_intervals if row else []),
+        "breakout_intervals": _parsed(row.room_intervals if row else []),
     }
+
+
+def _parsed(intervals: list) -> list[dict]:
+    return [{"join_time": _parse(start), "leave_time": _parse(end)} for start, end in intervals]
 
 
 def _parse(value: str | None) -> datetime | None:

@@ -17,7 +17,26 @@ from webhook.schemas import as_meeting_number, storable_text
 MEETING_EVENTS = frozenset(
     f"{kind}.{action}"
     for kind in ("meeting", "webinar")
-    for action in ("updated", "started", "ended", "deleted", "participant_joined", "participant_left")
+    for action in (
+        "updated",
+        "started",
+        "ended",
+        "deleted",
+        "participant_joined",
+        "participant_left",
+        "participant_bind",
+    )
+) | frozenset(
+    # Zoom documents waiting and breakout rooms for meetings only (ZoomMeetingEventsSpec.json).
+    f"meeting.participant_{action}"
+    for action in (
+        "joined_waiting_room",
+        "admitted",
+        "left_waiting_room",
+        "put_in_waiting_room",
+        "joined_breakout_room",
+        "left_breakout_room",
+    )
 )
 URL_VALIDATION = "endpoint.url_validation"
 # Events about an account, not a meeting: handled by a job of their own (workers/account_events.py).

@@ -130,6 +130,10 @@ class ParticipantSchema(_Lenient):
     participant_user_id = Text(load_default="")
     email = Text(load_default="")
     registrant_id = Text(load_default="", allow_none=True)
+    parent_user_id = Text(load_default="")  # breakout rooms: the main-room session
+    bind_user_id = Text(load_default="")  # participant_bind: the attendee's session a phone joins
+    bind_participant_uuid = Text(load_default="")
+    leave_reason = Text(load_default="")
     join_time = ZoomTime(load_default=None, allow_none=True)
     leave_time = ZoomTime(load_default=None, allow_none=True)
     date_time = ZoomTime(load_default=None, allow_none=True)
@@ -146,6 +150,8 @@ class MeetingObjectSchema(_Lenient):
 
     id = MeetingNumber(required=True)
     uuid = Text(load_default="", validate=Length(max=UUID_MAX_LENGTH))
+    breakout_room_uuid = Text()
+    practice_session = fields.Boolean(allow_none=True)  # webinar.ended
     topic = CleanString()
     type = fields.Integer(strict=False)
     start_time = ZoomTime(allow_none=True)

@@ -27,32 +27,61 @@ from models import (
     User,
 )
 from models.database import chunks
+from models.report import WAITING_ROOM_STATUS
+from workers import presence
 from workers.intervals import JOIN, LEAVE, Interval, person_intervals, total_seconds, union
+from workers.presence import WAITING_JOIN, WAITING_LEAVE
 
 
 @dataclass
 class _Session:
-    """One Zoom join session (participant `user_id`), its identifiers merged across its events."""
+    """One Zoom session (participant `user_id`, or one report row), its identifiers merged across its events."""
 
-    points: list[tuple[datetime, str, str]] = field(default_factory=list)
+    events: list[tuple[datetime, str]] = field(default_factory=list)
+    room: bool = False  # a breakout-room stint
+    zoom_session_id: str = ""  # Zoom's user_id of a report row (a live session is keyed by it)
+    links: set[str] = field(default_factory=set)  # tags of the session Zoom says this one belongs to
     registrant_ids: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
     zoom_user_ids: set[str] = field(default_factory=set)
     participant_uuids: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
 
-    def add(self, fact: ParticipantEvent) -> None:
-        # The session id keeps two devices' same-second leaves apart in the sweep.
-        self.points.append((fact.at, fact.kind, fact.session_id or f"#fact{fact.id}"))
+    def add(self, fact) -> None:
+        self.events.append((fact.at, fact.kind))
+        self.room = self.room or bool(fact.room_uuid)
+        if fact.link_session_id:
+            self.links.add(f"s:{fact.link_session_id}")
+        if fact.link_participant_uuid:
+            self.links.add(f"p:{fact.link_participant_uuid}")
+        self.note(fact.registrant_id, fact.email, fact.participant_user_id, fact.participant_uuid, fact.name)
+
+    def note(self, registrant_id: str, email: str, zoom_user_id: str, participant_uuid: str, name: str) -> None:
         for bucket, value in (
-            (self.registrant_ids, fact.registrant_id),
-            (self.emails, fact.email.lower()),
-            (self.zoom_user_ids, fact.participant_user_id),
-            (self.participant_uuids, fact.participant_uuid),
-            (self.names, fact.name),
+            (self.registrant_ids, registrant_id),
+            (self.emails, email.lower()),
+            (self.zoom_user_ids, zoom_user_id),
+            (self.participant_uuids, participant_uuid),
+            (self.names, name),
         ):
             if value:
                 bucket.add(value)
+
+    def tags(self, session_id: str) -> set[str]:
+        """What ties this session to others of the same person in its run (see presence.people)."""
+        own = self.zoom_session_id or session_id
+        tags = {f"s:{own}"} if own and not own.startswith("#") else set()
+        tags |= {f"r:{v}" for v in self.registrant_ids} | {f"z:{v}" for v in self.zoom_user_ids}
+        return tags | {f"p:{v}" for v in self.participant_uuids}
+
+    def merged(self, other: _Session) -> _Session:
+        return _Session(
+            registrant_ids=self.registrant_ids | other.registrant_ids,
+            emails=self.emails | other.emails,
+            zoom_user_ids=self.zoom_user_ids | other.zoom_user_ids,
+            participant_uuids=self.participant_uuids | other.participant_uuids,
+            names=self.names | other.names,
+        )
 
 
 @dataclass
@@ -61,13 +90,15 @@ class _Person:
     name: str = ""
     email: str = ""
     intervals: list[Interval] = field(default_factory=list)
+    waiting: list[Interval] = field(default_factory=list)  # waits that were not also presence
+    rooms: list[Interval] = field(default_factory=list)  # breakout-room stints (part of `intervals`)
 
 
 def _first(values: set[str]) -> str:
     return min(values) if values else ""
 
 
-def _group_sessions(facts: Iterable[ParticipantEvent]) -> dict[tuple[str, str], _Session]:
+def _group_sessions(facts: Iterable) -> dict[tuple[str, str], _Session]:
     sessions: dict[tuple[str, str], _Session] = defaultdict(_Session)
     for fact in facts:
         # Without a session id a fact stands alone (keyed by its own row id).
@@ -76,8 +107,8 @@ def _group_sessions(facts: Iterable[ParticipantEvent]) -> dict[tuple[str, str], 
     return sessions
 
 
-def _report_sessions(session: Session, meeting_id: int) -> dict[tuple[str, str], _Session]:
-    """Each row of Zoom's report is one join session with its join and its leave."""
+def _report_sessions(session: Session, meeting_id: int, skipped: set[str]) -> dict[tuple[str, str], _Session]:
+    """Each row of Zoom's report is one stint with its join and its leave, in the meeting or its waiting room."""
     rows = session.execute(
         select(
             ReportRow.id,
@@ -89,21 +120,20 @@ def _report_sessions(session: Session, meeting_id: int) -> dict[tuple[str, str],
             ReportRow.name,
             ReportRow.join_time,
             ReportRow.leave_time,
+            ReportRow.status,
+            ReportRow.bo_mtg_id,
         ).where(ReportRow.meeting_id == meeting_id)
     )
     sessions: dict[tuple[str, str], _Session] = {}
     for row in rows:
-        key = f"#report{row.id}"
-        s = _Session(points=[(row.join_time, JOIN, key), (row.leave_time, LEAVE, key)])
-        for bucket, value in (
-            (s.registrant_ids, row.registrant_id),
-            (s.emails, row.email.lower()),
-            (s.zoom_user_ids, row.participant_user_id),
-            (s.names, row.name),
-        ):
-            if value:
-                bucket.add(value)
-        sessions[(row.meeting_uuid, key)] = s
+        if row.meeting_uuid in skipped:
+            continue
+        came, went = (WAITING_JOIN, WAITING_LEAVE) if row.status == WAITING_ROOM_STATUS else (JOIN, LEAVE)
+        s = _Session(events=[(row.join_time, came), (row.leave_time, went)], room=bool(row.bo_mtg_id))
+        s.zoom_session_id = row.session_id
+        # A report row has no participant uuid; rows of one person share a Zoom user id or registrant id.
+        s.note(row.registrant_id, row.email, row.participant_user_id, "", row.name)
+        sessions[(row.meeting_uuid, f"#report{row.id}")] = s
     return sessions
 
 
@@ -156,6 +186,13 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
     """Everyone's attendance for the training, keyed by identity; reads only."""
     if training.zoom_meeting_id is None:
         return {}
+    runs = session.execute(
+        select(MeetingInstance.uuid, MeetingInstance.ended_at, MeetingInstance.practice).where(
+            MeetingInstance.meeting_id == training.zoom_meeting_id
+        )
+    ).all()
+    ends = {run.uuid: run.ended_at for run in runs}
+    skipped = {run.uuid for run in runs if run.practice}  # a rehearsal is not the session
     # Plain rows, not ORM objects: a large webinar has tens of thousands of facts.
     facts = session.execute(
         select(
@@ -169,20 +206,23 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
             ParticipantEvent.registrant_id,
             ParticipantEvent.email,
             ParticipantEvent.name,
+            ParticipantEvent.room_uuid,
+            ParticipantEvent.link_session_id,
+            ParticipantEvent.link_participant_uuid,
         ).where(ParticipantEvent.meeting_id == training.zoom_meeting_id)
     )
-    reported = _report_sessions(session, training.zoom_meeting_id)
+    reported = _report_sessions(session, training.zoom_meeting_id, skipped)
     # Zoom's report is authoritative for every run it covers; live events count for the others.
-    covered = {meeting_uuid for meeting_uuid, _ in reported}
-    sessions = _group_sessions(fact for fact in facts if fact.meeting_uuid not in covered)
+    covered = {meeting_uuid for meeting_uuid, _ in reported} | skipped
+    live, binds = [], []
+    for fact in facts:
+        if fact.meeting_uuid not in covered:
+            live.append(fact)
+        elif fact.kind == presence.BIND and fact.meeting_uuid not in skipped:
+            binds.append(fact)  # a phone bind still ties the phone's report rows to its attendee's
+    sessions = _group_sessions(live)
     sessions.update(reported)
-    ends = dict(
-        session.execute(
-            select(MeetingInstance.uuid, MeetingInstance.ended_at).where(
-                MeetingInstance.meeting_id == training.zoom_meeting_id
-            )
-        ).all()
-    )
+    sessions.update(_group_sessions(binds))
     lookups = _user_lookups(session, training, sessions.values())
     assigned = dict(
         session.execute(
@@ -191,23 +231,46 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
             )
         ).all()
     )
-    # identity -> meeting run uuid -> points: presence is swept per run, then unioned across runs.
-    points: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    by_run: dict[str, dict[str, _Session]] = defaultdict(dict)
+    for (meeting_uuid, session_id), s in sessions.items():
+        by_run[meeting_uuid][session_id] = s
+    # identity -> meeting run uuid -> presence edges: swept per run, then unioned across runs.
+    edges: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    waits: dict[str, list[Interval]] = defaultdict(list)
+    rooms: dict[str, list[Interval]] = defaultdict(list)
     people: dict[str, _Person] = {}
-    for (meeting_uuid, _), s in sorted(sessions.items()):
-        key, user_id = _identity(s, *lookups)
-        if key in assigned:  # a guest an admin said is this user
-            key, user_id = f"user:{assigned[key]}", assigned[key]
-        person = people.setdefault(key, _Person(user_id=user_id))
-        person.name = person.name or _first(s.names)
-        person.email = person.email or _first(s.emails)
-        points[key][meeting_uuid].extend(s.points)
-    for key, runs in points.items():
+    for meeting_uuid, run in sorted(by_run.items()):
+        end = ends.get(meeting_uuid)
+        groups = presence.people({k: s.tags(k) for k, s in run.items()}, {k: s.links for k, s in run.items()})
+        for group in groups:
+            whole = _Session()
+            for session_id in group:
+                whole = whole.merged(run[session_id])
+            key, user_id = _identity(whole, *lookups)
+            if key in assigned:  # a guest an admin said is this user
+                key, user_id = f"user:{assigned[key]}", assigned[key]
+            person = people.setdefault(key, _Person(user_id=user_id))
+            person.name = person.name or _first(whole.names)
+            person.email = person.email or _first(whole.emails)
+            for session_id in group:
+                session_edges, waiting = presence.session_edges(run[session_id].events)
+                # The session id keeps two devices' same-second leaves apart in the sweep.
+                edges[key][meeting_uuid].extend((at, kind, session_id) for at, kind in session_edges)
+                waits[key].extend(presence.close_open(waiting, end))
+                if run[session_id].room:
+                    rooms[key].extend(presence.room_intervals([run[session_id].events], end))
+    for key, person in people.items():
         intervals: list[Interval] = []
-        for meeting_uuid, run_points in runs.items():
-            intervals.extend(person_intervals(run_points, ends.get(meeting_uuid)))
-        people[key].intervals = union(intervals)
+        for meeting_uuid, run_edges in edges[key].items():
+            intervals.extend(person_intervals(run_edges, ends.get(meeting_uuid)))
+        person.intervals = union(intervals)
+        person.waiting = presence.waiting_intervals(person.intervals, waits[key])
+        person.rooms = union(rooms[key])
     return people
+
+
+def _spelled(intervals: list[Interval]) -> list[list[str | None]]:
+    return [[i.start.isoformat(), i.end.isoformat() if i.end else None] for i in intervals]
 
 
 def _row_values(person: _Person) -> dict:
@@ -219,11 +282,25 @@ def _row_values(person: _Person) -> dict:
         first_join_time=intervals[0].start if intervals else None,
         last_leave_time=intervals[-1].end if intervals else None,
         attended_seconds=total_seconds(intervals),
-        intervals=[[i.start.isoformat(), i.end.isoformat() if i.end else None] for i in intervals],
+        intervals=_spelled(intervals),
+        waiting_seconds=total_seconds(person.waiting),
+        waiting_intervals=_spelled(person.waiting),
+        room_intervals=_spelled(person.rooms),
     )
 
 
-ROW_FIELDS = ("user_id", "name", "email", "first_join_time", "last_leave_time", "attended_seconds", "intervals")
+ROW_FIELDS = (
+    "user_id",
+    "name",
+    "email",
+    "first_join_time",
+    "last_leave_time",
+    "attended_seconds",
+    "intervals",
+    "waiting_seconds",
+    "waiting_intervals",
+    "room_intervals",
+)
 
 
 def write_attendance(session: Session, training: Training) -> int:

@@ -122,6 +122,19 @@ def later_status(current: str, reported: str) -> str:
     return reported if STATUS_RANK[reported] > STATUS_RANK[current] else current
 
 
+def status_from_runs(current: str, runs: Iterable[tuple[bool, bool]]) -> str:
+    """The training's status from its meeting's runs that count, each `(started, ended)`.
+
+    A run that ended held the session (completed); one under way started it;
+    without one the training has not started, even if a practice session (which
+    never counts) had looked like a start. A cancellation stands unless the
+    session was held: a meeting held and then deleted stays completed.
+    """
+    runs = list(runs)
+    held = "completed" if any(ended for _, ended in runs) else "started" if runs else "not_started"
+    return later_status(current, held) if current == "cancelled" else held
+
+
 # --- our own changes coming back ---------------------------------------------------------------
 
 # Zoom stamps an update with its own clock: allow ours to be this far ahead or behind.

@@ -22,6 +22,7 @@ from models.lms import THEME_MAX_LENGTH
 from service import notices
 from workers import field_rules
 from workers.intervals import JOIN, LEAVE
+from workers.presence import ADMIT, BIND, PUT_BACK, WAITING_JOIN, WAITING_LEAVE
 
 
 @dataclass
@@ -168,7 +169,8 @@ def on_started(ctx: Context, event: dict[str, Any]) -> None:
     started = event["payload"]["object"].get("start_time") or _ms_to_time(ctx.event_ts)
     if started is not None and (instance.started_at is None or started < instance.started_at):
         instance.started_at = started
-    ctx.training.status = field_rules.later_status(ctx.training.status, "started")
+    # The training's status follows from all its runs (reconcile._summarise_runs): a webinar.started
+    # does not say whether it is a practice session; only the webinar.ended does.
 
 
 def on_ended(ctx: Context, event: dict[str, Any]) -> None:
@@ -180,9 +182,11 @@ def on_ended(ctx: Context, event: dict[str, Any]) -> None:
         instance.started_at = started
     if ended is not None and (instance.ended_at is None or ended > instance.ended_at):
         instance.ended_at = ended
-    ctx.training.status = field_rules.later_status(ctx.training.status, "completed")
     ctx.attendance_dirty = True  # joins without a leave close at the end
-    ctx.report_due = True
+    if obj.get("practice_session"):
+        instance.practice = True  # the panelists' rehearsal: no status, no attendance, no report
+    else:
+        ctx.report_due = True
 
 
 def on_deleted(ctx: Context, event: dict[str, Any]) -> None:
@@ -193,15 +197,28 @@ def on_deleted(ctx: Context, event: dict[str, Any]) -> None:
         ctx.session.add(Notification.of(notice, training.organizer_id, training.id))
 
 
-def _participant_fact(ctx: Context, event: dict[str, Any], kind: str) -> None:
+# Fields a fact gained after facts were first stored: in its key only when set, so the key of a plain
+# join or leave, and with it the deduplication of a redelivery, stays what it was.
+_LATER_FIELDS = ("room_uuid", "link_session_id", "link_participant_uuid")
+# participant_left's leave_reason for someone who was only ever in the waiting room (Zoom's events spec).
+_WAITING_ROOM_REASON = "waiting room"
+
+
+def _participant_fact(ctx: Context, event: dict[str, Any], kind: str, *times: str) -> None:
+    """Collect one participant fact; `times` are the participant's time fields, the first one set wins.
+
+    Zoom's waiting-room events carry `date_time`, its room events `join_time` or
+    `leave_time` (its examples show `date_time`), old payloads `date_time`: every
+    handler names its own field first and falls back to the others.
+    """
     obj = event["payload"]["object"]
     person = obj.get("participant")
     if person is None:
         raise ValidationError("payload.object.participant is missing", field_name="participant")
-    at = (person["join_time"] if kind == JOIN else person["leave_time"]) or person["date_time"]
-    at = at or _ms_to_time(ctx.event_ts)
+    at = next((person[name] for name in times if person[name] is not None), None) or _ms_to_time(ctx.event_ts)
     if at is None:
         raise ValidationError(f"participant has no {kind} time", field_name="participant")
+    room = obj.get("breakout_room_uuid") or ""
     values = dict(
         meeting_id=obj["id"],
         meeting_uuid=obj.get("uuid") or "",
@@ -213,37 +230,85 @@ def _participant_fact(ctx: Context, event: dict[str, Any], kind: str) -> None:
         registrant_id=person["registrant_id"][:64],
         email=person["email"][:320],
         name=person["user_name"][:255],
+        room_uuid=room[:128],
+        link_session_id=(person["parent_user_id"] if room else person["bind_user_id"])[:64],
+        link_participant_uuid=person["bind_participant_uuid"][:128],
     )
-    identity = "\x1f".join(str(values[k]) for k in sorted(values) if k != "at") + "\x1f" + at.isoformat()
+    keyed = sorted(k for k in values if k != "at" and (k not in _LATER_FIELDS or values[k]))
+    identity = "\x1f".join(str(values[k]) for k in keyed) + "\x1f" + at.isoformat()
     values["fact_key"] = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
     ctx.facts.append(values)
     ctx.attendance_dirty = True
 
 
 def on_joined(ctx: Context, event: dict[str, Any]) -> None:
-    _participant_fact(ctx, event, JOIN)
+    _participant_fact(ctx, event, JOIN, "join_time", "date_time")
 
 
 def on_left(ctx: Context, event: dict[str, Any]) -> None:
-    _participant_fact(ctx, event, LEAVE)
+    """A leave; one whose reason is the waiting room ends a wait, never presence (the person was not admitted)."""
+    reason = (event["payload"]["object"].get("participant") or {}).get("leave_reason", "")
+    kind = WAITING_LEAVE if _WAITING_ROOM_REASON in reason.lower() else LEAVE
+    _participant_fact(ctx, event, kind, "leave_time", "date_time")
+
+
+def on_joined_waiting_room(ctx: Context, event: dict[str, Any]) -> None:
+    _participant_fact(ctx, event, WAITING_JOIN, "date_time", "join_time")
+
+
+def on_admitted(ctx: Context, event: dict[str, Any]) -> None:
+    _participant_fact(ctx, event, ADMIT, "date_time", "join_time")
+
+
+def on_put_in_waiting_room(ctx: Context, event: dict[str, Any]) -> None:
+    _participant_fact(ctx, event, PUT_BACK, "date_time", "leave_time")
+
+
+def on_left_waiting_room(ctx: Context, event: dict[str, Any]) -> None:
+    _participant_fact(ctx, event, WAITING_LEAVE, "date_time", "leave_time")
+
+
+def on_joined_breakout_room(ctx: Context, event: dict[str, Any]) -> None:
+    """A stint in a room is its own session (a new user_id), tied to the main-room one by parent_user_id."""
+    _participant_fact(ctx, event, JOIN, "join_time", "date_time")
+
+
+def on_left_breakout_room(ctx: Context, event: dict[str, Any]) -> None:
+    _participant_fact(ctx, event, LEAVE, "leave_time", "date_time")
+
+
+def on_bind(ctx: Context, event: dict[str, Any]) -> None:
+    """A phone caller bound to an attendee: the phone's session is that attendee's (bind_user_id)."""
+    _participant_fact(ctx, event, BIND, "join_time", "date_time")
 
 
 Handler = Callable[[Context, dict[str, Any]], None]
 
 # Handlers that only collect facts into the context (no database access): they need no savepoint.
-FACT_EVENTS = frozenset(
-    f"{kind}.participant_{action}" for kind in ("meeting", "webinar") for action in ("joined", "left")
-)
-
+_FACT_HANDLERS: dict[str, Handler] = {
+    "meeting.participant_joined_waiting_room": on_joined_waiting_room,
+    "meeting.participant_admitted": on_admitted,
+    "meeting.participant_left_waiting_room": on_left_waiting_room,
+    "meeting.participant_put_in_waiting_room": on_put_in_waiting_room,
+    "meeting.participant_joined_breakout_room": on_joined_breakout_room,
+    "meeting.participant_left_breakout_room": on_left_breakout_room,
+}
 HANDLERS: dict[str, Handler] = {}
 for _kind in ("meeting", "webinar"):
+    _FACT_HANDLERS.update(
+        {
+            f"{_kind}.participant_joined": on_joined,
+            f"{_kind}.participant_left": on_left,
+            f"{_kind}.participant_bind": on_bind,
+        }
+    )
     HANDLERS.update(
         {
             f"{_kind}.updated": on_updated,
             f"{_kind}.started": on_started,
             f"{_kind}.ended": on_ended,
             f"{_kind}.deleted": on_deleted,
-            f"{_kind}.participant_joined": on_joined,
-            f"{_kind}.participant_left": on_left,
         }
     )
+HANDLERS.update(_FACT_HANDLERS)
+FACT_EVENTS = frozenset(_FACT_HANDLERS)

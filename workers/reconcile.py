@@ -19,6 +19,7 @@ from models import InboxAttempt, InboxEvent, MeetingInstance, ParticipantEvent, 
 from models.database import chunks, insert_ignoring_duplicates, lock_meeting
 from service import metrics
 from webhook.schemas import parse_meeting_event
+from workers import field_rules
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
 from workers.queues import release_marker, request_push, retry_delay
@@ -309,8 +310,16 @@ def _insert_facts(session: Session, facts: list[tuple[_Row, list[dict]]], outcom
 
 
 def _summarise_runs(session: Session, training: Training) -> None:
-    """Actual start/end and current uuid follow from all runs, whatever order they were reported in."""
-    runs = list(session.scalars(select(MeetingInstance).where(MeetingInstance.meeting_id == training.zoom_meeting_id)))
+    """Status, actual start/end and current uuid follow from the runs that count, in whatever order reported.
+
+    A practice session (webinar.ended said so) is a rehearsal: it is not a run of the training.
+    """
+    runs = [
+        r
+        for r in session.scalars(select(MeetingInstance).where(MeetingInstance.meeting_id == training.zoom_meeting_id))
+        if not r.practice
+    ]
+    training.status = field_rules.status_from_runs(training.status, ((True, r.ended_at is not None) for r in runs))
     starts = [r.started_at for r in runs if r.started_at is not None]
     ends = [r.ended_at for r in runs if r.ended_at is not None]
     training.actual_start = min(starts) if starts else None

@@ -23,7 +23,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ReportPull, ReportRow, Training, utcnow
+from models import MeetingInstance, ReportPull, ReportRow, Training, utcnow
 from models.database import insert_ignoring_duplicates, lock_meeting
 from service.broker import held
 from service.lms import connection_of
@@ -62,6 +62,12 @@ def row_key(meeting_uuid: str, row: dict[str, Any]) -> str:
         for name in ("user_id", "id", "participant_user_id", "registrant_id", "user_email", "name", "join_time")
     ]
     parts.append(str(row.get("leave_time") or ""))
+    # Fields read since rows were first kept: in the key only when they say more than a plain meeting row,
+    # so a row kept before reads as the same row now.
+    if row.get("status") not in (None, "", "in_meeting"):
+        parts.append(f"status={row['status']}")
+    if row.get("bo_mtg_id"):
+        parts.append(f"bo_mtg_id={row['bo_mtg_id']}")
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -101,11 +107,18 @@ def _pull(svc: Services, training_id: int) -> str:
             uow.commit()
             return pull.status
         kind, meeting_id, attempts = training.meeting_type, training.zoom_meeting_id, pull.attempts
+        practice = frozenset(
+            uow.session.scalars(
+                select(MeetingInstance.uuid).where(
+                    MeetingInstance.meeting_id == meeting_id, MeetingInstance.practice.is_(True)
+                )
+            )
+        )
         generation = pull.generation
         uow.session.expunge(connection)
     client = zoom_client(svc, connection)
     try:
-        reports = _read(client, kind, meeting_id)
+        reports = _read(client, kind, meeting_id, practice)
     except (NotReady, ZoomNotFound) as exc:
         return _not_ready(svc, training_id, generation, attempts, str(exc) or "Zoom has no report yet")
     except (Deferred, ZoomRateLimited) as exc:
@@ -118,9 +131,13 @@ def _pull(svc: Services, training_id: int) -> str:
     return _store(svc, training_id, generation, meeting_id, reports)
 
 
-def _read(client, kind: str, meeting_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every ended instance's report, each read to its last page, or NotReady."""
-    uuids = list(dict.fromkeys(i["uuid"] for i in client.past_instances(kind, meeting_id) if i.get("uuid")))
+def _read(client, kind: str, meeting_id: int, skip: frozenset[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
+    """Every ended instance's report, each read to its last page, or NotReady.
+
+    Instances in `skip` (practice sessions: Zoom lists them among the ended ones) are not read.
+    """
+    listed = [i["uuid"] for i in client.past_instances(kind, meeting_id) if i.get("uuid")]
+    uuids = [uuid for uuid in dict.fromkeys(listed) if uuid not in skip]
     if not uuids:
         raise NotReady("Zoom lists no ended instance of the meeting yet")
     reports = {}
@@ -160,6 +177,9 @@ def _store(
                     join_time=join,
                     leave_time=max(join, leave),
                     duration=int(row.get("duration") or 0),
+                    status=str(row.get("status") or "in_meeting")[:32],
+                    bo_mtg_id=str(row.get("bo_mtg_id") or "")[:128],
+                    failover=row.get("failover") is True,
                 )
             )
     with svc.unit_of_work() as uow:

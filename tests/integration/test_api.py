@@ -222,6 +222,9 @@ def test_attendance_of_a_training_without_events_lists_registrants_at_zero(clien
                 "first_join_time": None,
                 "last_leave_time": None,
                 "intervals": [],
+                "waiting_seconds": 0,
+                "waiting_intervals": [],
+                "breakout_intervals": [],
                 "completion": "pending",
             }
         ],

@@ -9,7 +9,10 @@ unsupported change to a recurring meeting), started/ended of one or two runs of
 the meeting (each run has its own uuid), maybe deleted, and joins and leaves of
 2-4 people (LMS users matched by email, by Zoom user id or by registrant id, and
 guests; several devices at once, rejoins, joins without a leave, leaves without a
-join, legacy `date_time` payloads without event_ts).
+join, legacy `date_time` payloads without event_ts), some of them first in the
+waiting room (admitted after a while, with or without Zoom's "joined" as they
+entered, or never admitted) and some moving to a breakout room for a while (with
+or without a main-room leave and rejoin around it).
 
 Reference run: a fresh database, the stream delivered once in order, then the jobs
 run. Test run: a fresh database, the stream permuted with exact, re-serialised and
@@ -17,12 +20,17 @@ re-sent (new event_ts) duplicates inserted, jobs run at random cut points (so ev
 are applied in several batches, in arbitrary order), and the training linked to the
 meeting at a random point (events before it wait as `unmatched`). Both must end with
 the same training and attendance (as the API shows them) and with every inbox event
-processed.
+processed. And both must agree with an oracle written apart from the service (sets
+of seconds): for every LMS user whose sessions all have a join and a leave, the
+attended time is the union of their admitted stretches and the waiting time what of
+their waits lies outside it, so a sum instead of a union, or a waiting room counted
+as presence, fails even where order does not matter.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -136,13 +144,33 @@ def _empty_all_tables(engine) -> None:
 # --- scenarios ------------------------------------------------------------------------------------------------
 
 
+WAIT_SHAPES = ("admitted", "joined_on_entry", "never_admitted")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One Zoom session; offsets are seconds from the start of its meeting run."""
+
+    run: int
+    join: int | None
+    leave: int | None
+    spelling: int
+    wait: int | None = None  # seconds in the waiting room from `join` (closed sessions only)
+    wait_shape: str = "admitted"  # one of WAIT_SHAPES
+    room: tuple[int, int, bool] | None = None  # a breakout stint (from, until, main-room leave around it)
+
+    @property
+    def admitted_at(self) -> int | None:
+        if self.wait is None:
+            return self.join
+        return None if self.wait_shape == "never_admitted" else self.join + self.wait
+
+
 @dataclass(frozen=True)
 class Attendee:
     index: int
     kind: str  # one of PEOPLE_KINDS
-    # (meeting run, join offset or None, leave offset or None, email spelling) per Zoom session;
-    # offsets are seconds from the start of that run.
-    sessions: tuple[tuple[int, int | None, int | None, int], ...]
+    sessions: tuple[Visit, ...]
 
     @property
     def lms_email(self) -> str:
@@ -156,6 +184,7 @@ class Scenario:
     deliveries: tuple[bytes, ...]  # the test run: a permutation of the stream with duplicates
     cuts: frozenset[int]  # run the jobs after these deliveries of the test run
     link_at: int  # the test run creates the training before this delivery
+    runs: tuple[tuple[datetime, datetime], ...] = ()  # (start, end) of each meeting run
 
 
 def _ms(moment: datetime) -> int:
@@ -199,13 +228,30 @@ def _run_event(name: str, uuid: str, event_ts: int, start: datetime, end: dateti
     return body
 
 
-def _participant_event(person: Attendee, session: int, uuid: str, kind: str, moment: datetime, spelling: int) -> dict:
+def _session_id(person: Attendee, session: int, room: bool = False, back: bool = False) -> str:
+    return str(16_778_240 + 100 * person.index + session + (50 if room else 0) + (75 if back else 0))
+
+
+def _participant_event(
+    person: Attendee,
+    session: int,
+    uuid: str,
+    kind: str,
+    moment: datetime,
+    spelling: int,
+    *,
+    event: str | None = None,
+    session_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict:
+    """A join or leave (`kind`), or the waiting/breakout `event` given, of one of the person's sessions."""
+
     def spelled(email: str) -> str:
         return (email.lower(), email.upper(), email.title())[spelling]
 
     i = person.index
-    session_id = str(16_778_240 + 100 * i + session)
-    event = "meeting.participant_joined" if kind == "join" else "meeting.participant_left"
+    session_id = session_id or _session_id(person, session)
+    event = event or ("meeting.participant_joined" if kind == "join" else "meeting.participant_left")
     if person.kind == "guest_phone":
         # Legacy shape: numeric ids, `date_time`, no event_ts.
         body = copy.deepcopy(fixture("meeting.participant_joined.legacy"))
@@ -214,9 +260,11 @@ def _participant_event(person: Attendee, session: int, uuid: str, kind: str, mom
         participant.update(user_id=int(session_id), user_name=f"Phone {i}", date_time=_zoom_time(moment))
         body["payload"]["object"]["uuid"] = uuid
         return body
-    body = copy.deepcopy(fixture(event))
+    body = copy.deepcopy(fixture(event if event in FIXTURE_EVENTS else "meeting.participant_joined"))
+    body["event"] = event
     body["payload"]["object"]["uuid"] = uuid
     body["event_ts"] = _ms(moment) + 100 + i
+    time_field = {"join": "join_time", "leave": "leave_time"}.get(kind, "date_time")
     participant = {
         "user_id": session_id,
         "user_name": f"Person {i}" if session % 2 == 0 else f"Person {i} (phone)",
@@ -225,7 +273,8 @@ def _participant_event(person: Attendee, session: int, uuid: str, kind: str, mom
         "participant_user_id": "",
         "email": "",
         "registrant_id": None if kind == "join" else "",
-        ("join_time" if kind == "join" else "leave_time"): _zoom_time(moment),
+        time_field: _zoom_time(moment),
+        **(extra or {}),
     }
     if person.kind in ("email_user", "guest_email"):
         base = person.lms_email if person.kind == "email_user" else f"guest{i}@guests.test"
@@ -240,14 +289,83 @@ def _participant_event(person: Attendee, session: int, uuid: str, kind: str, mom
     return body
 
 
+FIXTURE_EVENTS = {
+    "meeting.participant_joined",
+    "meeting.participant_left",
+    "meeting.participant_joined_waiting_room",
+    "meeting.participant_admitted",
+    "meeting.participant_left_waiting_room",
+    "meeting.participant_joined_breakout_room",
+    "meeting.participant_left_breakout_room",
+}
+
+
+def _visit_events(person: Attendee, number: int, visit: Visit, start: datetime, uuid: str) -> list:
+    """(when, body) of everything Zoom sends for one visit: waits, joins, room moves, leaves."""
+
+    def at(offset: int) -> datetime:
+        return start + timedelta(seconds=offset)
+
+    def ev(kind: str, offset: int, **kw) -> tuple[int, dict]:
+        return _ms(at(offset)), _participant_event(person, number, uuid, kind, at(offset), visit.spelling, **kw)
+
+    if visit.wait is None or person.kind == "guest_phone":
+        return [
+            ev(kind, offset) for kind, offset in (("join", visit.join), ("leave", visit.leave)) if offset is not None
+        ]
+    out = [ev("wait", visit.join, event="meeting.participant_joined_waiting_room")]
+    if visit.wait_shape == "never_admitted":
+        out.append(ev("wait", visit.leave, event="meeting.participant_left_waiting_room"))
+        out.append(ev("leave", visit.leave, extra={"leave_reason": "Leave waiting room."}))
+        return out
+    if visit.wait_shape == "joined_on_entry":
+        out.append(ev("join", visit.join))  # Zoom's "joined" as they entered the waiting room
+    admitted = visit.admitted_at
+    out.append(ev("wait", admitted, event="meeting.participant_admitted"))
+    out.append(ev("join", admitted))
+    if visit.room is None:
+        out.append(ev("leave", visit.leave))
+        return out
+    room_from, room_until, main_leave = visit.room
+    main = _session_id(person, number)
+    room_id = _session_id(person, number, room=True)
+    room_extra = {"parent_user_id": main}
+    out.append(
+        ev("join", room_from, event="meeting.participant_joined_breakout_room", session_id=room_id, extra=room_extra)
+    )
+    out.append(
+        ev("leave", room_until, event="meeting.participant_left_breakout_room", session_id=room_id, extra=room_extra)
+    )
+    for body in (out[-2][1], out[-1][1]):
+        body["payload"]["object"]["breakout_room_uuid"] = f"room-{person.index}-{number}"
+    if main_leave:
+        back = _session_id(person, number, back=True)
+        out.append(ev("leave", room_from))
+        out.append(ev("join", room_until, session_id=back))
+        out.append(ev("leave", visit.leave, session_id=back))
+    else:
+        out.append(ev("leave", visit.leave))
+    return out
+
+
 @st.composite
-def _sessions(draw, lengths: list[int]) -> tuple[int, int | None, int | None, int]:
+def _sessions(draw, lengths: list[int]) -> Visit:
     run = draw(st.integers(0, len(lengths) - 1))
     shape = draw(st.sampled_from(("closed", "closed", "closed", "no_leave", "no_join")))
     join = draw(st.integers(0, lengths[run] - 1))
     leave = draw(st.integers(join, lengths[run]))
     spelling = draw(st.integers(0, 2))
-    return (run, None if shape == "no_join" else join, None if shape == "no_leave" else leave, spelling)
+    visit = Visit(run, None if shape == "no_join" else join, None if shape == "no_leave" else leave, spelling)
+    if shape != "closed" or leave - join < 4 or not draw(st.booleans()):
+        return visit
+    wait = draw(st.integers(0, min(600, (leave - join) // 2)))
+    shape = draw(st.sampled_from(WAIT_SHAPES))
+    room = None
+    admitted = join + wait
+    if shape != "never_admitted" and leave - admitted >= 2 and draw(st.booleans()):
+        room_from = draw(st.integers(admitted, leave - 1))
+        room = (room_from, draw(st.integers(room_from + 1, leave)), draw(st.booleans()))
+    return dataclasses.replace(visit, wait=wait, wait_shape=shape, room=room)
 
 
 @st.composite
@@ -289,14 +407,10 @@ def scenarios(draw) -> Scenario:
         sessions = tuple(draw(st.lists(_sessions(lengths), min_size=1, max_size=3)))
         person = Attendee(index, kind, sessions)
         attendees.append(person)
-        for number, (run, join, leave, spelling) in enumerate(sessions):
-            for kind_, offset in (("join", join), ("leave", leave)):
-                if offset is not None:
-                    moment = runs[run][0] + timedelta(seconds=offset)
-                    body = _participant_event(person, number, RUN_UUIDS[run], kind_, moment, spelling)
-                    timed.append((_ms(moment), body))
+        for number, visit in enumerate(sessions):
+            timed.extend(_visit_events(person, number, visit, runs[visit.run][0], RUN_UUIDS[visit.run]))
 
-    stream = tuple(body for _, body in sorted(timed, key=lambda pair: pair[0]))
+    stream = tuple(body for _, body in sorted(timed, key=lambda pair: pair[0]))  # stable: a visit's own order
     deliveries = [json.dumps(stream[i]).encode() for i in draw(st.permutations(range(len(stream))))]
     for source, position, how in draw(
         st.lists(
@@ -308,7 +422,7 @@ def scenarios(draw) -> Scenario:
     flags = draw(st.lists(st.booleans(), min_size=len(deliveries), max_size=len(deliveries)))
     cuts = [position for position, cut in enumerate(flags) if cut]
     link_at = draw(st.integers(0, len(deliveries)))
-    return Scenario(tuple(attendees), stream, tuple(deliveries), frozenset(cuts), link_at)
+    return Scenario(tuple(attendees), stream, tuple(deliveries), frozenset(cuts), link_at, tuple(runs))
 
 
 def _duplicate(body: dict[str, Any], how: str, shift: int) -> bytes:
@@ -435,6 +549,47 @@ def test_any_order_with_duplicates_gives_the_same_result_as_in_order_delivery(st
     )
     @given(scenario=scenarios())
     def check(scenario: Scenario) -> None:
-        assert permuted_run(stack, scenario) == reference_run(stack, scenario)
+        reference = reference_run(stack, scenario)
+        assert permuted_run(stack, scenario) == reference
+        expected = oracle(scenario)
+        seen = _users_seen(reference)
+        assert {email: seen.get(email, (0, 0)) for email in expected} == expected
 
     check()
+
+
+# --- the oracle -----------------------------------------------------------------------------------------------
+
+
+def oracle(scenario: Scenario) -> dict[str, tuple[int, int]]:
+    """(attended, waiting) seconds of every LMS user whose every session has a join and a leave, as sets of seconds.
+
+    Written apart from the service: a second is attended if any session of the person was admitted
+    and not yet gone at it (a breakout stint is inside its session); waiting if they were in the
+    waiting room at it and attended at no session.
+    """
+    expected = {}
+    for person in scenario.attendees:
+        if person.kind not in ("email_user", "zoom_id_user", "registrant"):
+            continue
+        if any(v.join is None or v.leave is None for v in person.sessions):
+            continue
+        attended: set[tuple[int, int]] = set()
+        waited: set[tuple[int, int]] = set()
+        for v in person.sessions:
+            if v.admitted_at is not None:
+                attended |= {(v.run, second) for second in range(v.admitted_at, v.leave)}
+            if v.wait is not None:
+                until = v.leave if v.wait_shape == "never_admitted" else v.admitted_at
+                waited |= {(v.run, second) for second in range(v.join, until)}
+        expected[person.lms_email] = (len(attended), len(waited - attended))
+    return expected
+
+
+def _users_seen(state: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """The same figures from the API, for the people the oracle speaks of (by their LMS email)."""
+    return {
+        item["email"]: (item["attended_seconds"], item["waiting_seconds"])
+        for item in state["attendance"]["items"]
+        if item["email"] != "absent@example.org"
+    }

@@ -461,6 +461,9 @@ def test_participant_is_matched_by_email_case_insensitively(client, app, lms):
             "first_join_time": at("09:01"),
             "last_leave_time": at("09:41"),
             "intervals": [interval("09:01", "09:41")],
+            "waiting_seconds": 0,
+            "waiting_intervals": [],
+            "breakout_intervals": [],
             "completion": "pending",
         }
     ]
@@ -502,8 +505,15 @@ def test_people_matching_no_user_are_listed_as_unmatched(client, app, lms):
             "name": "Gus Guest",
             "email": "gus@elsewhere.test",
             "attended_seconds": 1800,
+            "waiting_seconds": 0,
         },
-        {"key": "guest:p:PU-Phone-Caller", "name": "Phone Caller", "email": None, "attended_seconds": 600},
+        {
+            "key": "guest:p:PU-Phone-Caller",
+            "name": "Phone Caller",
+            "email": None,
+            "attended_seconds": 600,
+            "waiting_seconds": 0,
+        },
     ]
 
 
@@ -596,6 +606,9 @@ def test_two_devices_at_once_count_once(client, app, lms):
         "first_join_time": at("09:00"),
         "last_leave_time": at("09:40"),
         "intervals": [interval("09:00", "09:40")],
+        "waiting_seconds": 0,
+        "waiting_intervals": [],
+        "breakout_intervals": [],
         "completion": "pending",
     }
 
@@ -639,6 +652,9 @@ def test_rejoining_adds_up(client, app, lms):
         "first_join_time": at("09:00"),
         "last_leave_time": at("09:30:30"),
         "intervals": [interval("09:00", "09:10"), interval("09:20", "09:30:30")],
+        "waiting_seconds": 0,
+        "waiting_intervals": [],
+        "breakout_intervals": [],
         "completion": "pending",
     }
 
@@ -737,6 +753,9 @@ def test_registrants_who_never_joined_have_zero_seconds(client, app, lms):
         "first_join_time": None,
         "last_leave_time": None,
         "intervals": [],
+        "waiting_seconds": 0,
+        "waiting_intervals": [],
+        "breakout_intervals": [],
         "completion": "pending",
     }
     assert items[present]["attended_seconds"] == 900
@@ -755,7 +774,13 @@ def test_legacy_participant_payload_is_accepted(client, app, lms, session_factor
     assert rows["meeting.participant_joined"].event_ts is None
     assert rows["meeting.participant_joined"].meeting_id == MEETING_ID
     assert lms.attendance(training_id)["unmatched"] == [
-        {"key": "guest:name:Guest Phone", "name": "Guest Phone", "email": None, "attended_seconds": 56 * 60},
+        {
+            "key": "guest:name:Guest Phone",
+            "name": "Guest Phone",
+            "email": None,
+            "attended_seconds": 56 * 60,
+            "waiting_seconds": 0,
+        },
     ]
 
 

@@ -428,3 +428,31 @@ def test_the_title_is_never_pushed_back():
     training = _Training(theme="LMS title", duration=60, start_time=None, timezone="UTC")
     confirmed = {"topic": ["Zoom title", [SENT, "zoom"], SENT]}
     assert field_rules.zoom_behind(training, confirmed, {"theme": [SENT + 10, "lms"]}, names=["topic"]) == {}
+
+
+# --- status_from_runs -------------------------------------------------------------------
+
+NO_RUN: list = []
+UNDER_WAY = [(True, False)]
+ENDED = [(True, False), (True, True)]
+
+# (current, runs that count) -> result, written out by hand
+EXPECTED_FROM_RUNS = [
+    ("not_started", NO_RUN, "not_started"),
+    ("started", NO_RUN, "not_started"),  # only a practice session had looked like a start
+    ("completed", NO_RUN, "not_started"),
+    ("cancelled", NO_RUN, "cancelled"),
+    ("not_started", UNDER_WAY, "started"),
+    ("started", UNDER_WAY, "started"),
+    ("cancelled", UNDER_WAY, "cancelled"),
+    ("not_started", ENDED, "completed"),
+    ("started", ENDED, "completed"),
+    ("cancelled", ENDED, "completed"),  # held, then deleted: it happened
+    ("completed", ENDED, "completed"),
+]
+
+
+@pytest.mark.parametrize("current, runs, expected", EXPECTED_FROM_RUNS)
+def test_status_from_runs(current, runs, expected):
+    assert field_rules.status_from_runs(current, runs) == expected
+    assert field_rules.status_from_runs(current, iter(runs)) == expected  # any iterable, read once

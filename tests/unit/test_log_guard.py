@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
@@ -63,10 +64,11 @@ def test_passwords_are_read_from_assignments_to_password_names_only(tmp_path):
 def test_personal_data_from_the_fixtures_is_found_whatever_its_case():
     joined = fixture("meeting.participant_joined")["payload"]["object"]["participant"]
     assert joined["email"] == "Ada.Learner@Example.org"
-    assert "personal data: email in meeting.participant_joined.json" in labels("matched ada.learner@example.org")
-    assert labels(f"guest {joined['user_name']} joined") == [
-        "personal data: user_name in meeting.participant_joined.json"
-    ]
+    # labelled by the first fixture (by name) that holds the value: several of Ada's events do
+    found = labels("matched ada.learner@example.org")
+    assert any(re.fullmatch(r"personal data: email in meeting\.participant_\w+\.json", label) for label in found)
+    [label] = labels(f"guest {joined['user_name']} joined")
+    assert re.fullmatch(r"personal data: user_name in meeting\.participant_\w+\.json", label)
     names = {item.label for item in fixture_personal_data()}
     assert not any("first_name" in label for label in names), "a one-letter first name would match everywhere"
 
