@@ -7,10 +7,12 @@
    creates the meeting in Zoom and registers the learners there.
 4. Renames the meeting in Zoom's web portal (the LMS follows), changes its
    duration in the LMS (Zoom follows), then plays the meeting: a learner on two
-   devices, one who rejoins, one whose leave event Zoom loses, a guest.
+   devices who spends a while in a breakout room, one who waits in the waiting
+   room and rejoins, one whose leave event Zoom loses, a guest.
 5. Waits for the worker, then for Zoom's participant report (which knows the
    lost leave), and prints the training and its attendance next to what Zoom
-   itself counted, then where to look. Ctrl-C stops it (`--once`: at once).
+   itself counted, with what Zoom's rules left out or counted (waiting room,
+   breakout room), then where to look. Ctrl-C stops it (`--once`: at once).
 
 The academy is connected to the simulated account by OAuth, as an admin would;
 the worker then creates the meeting in Zoom, registers the learners and pushes
@@ -157,15 +159,18 @@ def run_demo(lms: Lms, zoom) -> dict[str, Any]:
             "end_after": int(LENGTH.total_seconds()),
             "host_joins": True,
             "participants": [
-                {  # a laptop and, for ten minutes, a phone as well
+                {  # a laptop and, for ten minutes, a phone as well; a quarter of an hour in a breakout room
                     "name": "Ada Lovelace",
                     "email": LEARNERS[0][0],
-                    "sessions": [{"join": 60, "leave": 3600}, {"join": 600, "leave": 1200}],
+                    "sessions": [
+                        {"join": 60, "leave": 3600, "rooms": [{"at": 1800, "until": 2700, "room": "Group work"}]},
+                        {"join": 600, "leave": 1200},
+                    ],
                 },
-                {  # drops out for a quarter of an hour
+                {  # three minutes in the waiting room, then drops out for a quarter of an hour
                     "name": "Grace Hopper",
                     "email": LEARNERS[1][0],
-                    "sessions": [{"join": 120, "leave": 1500}, {"join": 2400}],
+                    "sessions": [{"join": 120, "waiting": 180, "leave": 1500}, {"join": 2400}],
                 },
                 {  # Zoom never sends this leave; its report still knows it
                     "name": "Alan Turing",
@@ -211,12 +216,33 @@ def show(result: dict[str, Any]) -> None:
         f"\nTraining {training['id']}: {training['theme']!r}, {training['status']}, "
         f"{training['duration']} min, started {training['actual_start']}, ended {training['actual_end']}"
     )
-    print(f"{'participant':<34}{'LMS minutes':>12}{'Zoom minutes':>14}")
+    print(f"{'participant':<34}{'LMS minutes':>12}{'Zoom minutes':>14}  what Zoom's rules changed")
     zoom = result["zoom_attendance"]
     for item in result["attendance"]["items"]:
-        print(f"{item['email']:<34}{item['attended_seconds'] / 60:>12.1f}{zoom.get(item['email'], 0) / 60:>14.1f}")
+        print(
+            f"{item['email']:<34}{item['attended_seconds'] / 60:>12.1f}{zoom.get(item['email'], 0) / 60:>14.1f}"
+            f"  {_excluded(item)}".rstrip()
+        )
     for guest in result["attendance"]["unmatched"]:
         print(f"{guest['name'] + ' (guest)':<34}{guest['attended_seconds'] / 60:>12.1f}")
+
+
+def _minutes(intervals: list[dict[str, Any]]) -> float:
+    def seconds(interval: dict[str, Any]) -> float:
+        joined, left = (datetime.fromisoformat(interval[k].replace("Z", "+00:00")) for k in ("join_time", "leave_time"))
+        return (left - joined).total_seconds()
+
+    return sum(seconds(i) for i in intervals if i["leave_time"]) / 60
+
+
+def _excluded(item: dict[str, Any]) -> str:
+    """Why a person's minutes are not simply first join to last leave: Zoom's own rules."""
+    notes = []
+    if item["waiting_seconds"]:
+        notes.append(f"{item['waiting_seconds'] / 60:.1f} min in the waiting room left out (never meeting time)")
+    if item["breakout_intervals"]:
+        notes.append(f"{_minutes(item['breakout_intervals']):.1f} min in a breakout room counted (meeting time)")
+    return "; ".join(notes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,13 +36,16 @@ def test_demo_plays_a_meeting_and_prints_matching_attendance(tmp_path):
     )
     assert "the worker PATCHed only the duration to Zoom" in out
     assert "From the live events: Alan 70 min" in out
-    assert re.search(r"Zoom's participant report read \(7 rows\)", out), out
+    # 7 sessions, Grace's wait its own row, Ada's room stint splitting her main-room row in three
+    assert re.search(r"Zoom's participant report read \(10 rows\)", out), out
     assert re.search(r"Training \d+: 'Safety basics \(2026 edition\)', completed, 75 min", out), out
-    rows = re.findall(r"^(\S+@example\.org)\s+(\d+\.\d)\s+(\d+\.\d)$", out, re.MULTILINE)
-    minutes = {email: (float(lms), float(zoom)) for email, lms, zoom in rows}
+    rows = re.findall(r"^(\S+@example\.org)\s+(\d+\.\d)\s+(\d+\.\d)(.*)$", out, re.MULTILINE)
+    minutes = {email: (float(lms), float(zoom), note.strip()) for email, lms, zoom, note in rows}
     assert minutes == {
-        "ada.lovelace@example.org": (59.0, 59.0),  # two devices at once count once
-        "grace.hopper@example.org": (58.0, 58.0),  # a rejoin adds up
-        "alan.turing@example.org": (30.0, 30.0),  # the lost leave: Zoom's report knew better
+        # two devices at once count once; the breakout room is meeting time
+        "ada.lovelace@example.org": (59.0, 59.0, "15.0 min in a breakout room counted (meeting time)"),
+        # a rejoin adds up; the waiting room is not meeting time
+        "grace.hopper@example.org": (55.0, 55.0, "3.0 min in the waiting room left out (never meeting time)"),
+        "alan.turing@example.org": (30.0, 30.0, ""),  # the lost leave: Zoom's report knew better
     }
     assert re.search(r"^A guest without an account \(guest\)\s+15\.0$", out, re.MULTILINE)
