@@ -13,6 +13,7 @@ from admin.views import bp, get_or_404
 from models import FieldChange, InboxEvent, OutboxItem, Training
 from service import lms, lms_rules
 from service.services import services
+from workers.runs import runs_of
 
 SYNC_STATES = ("pending", "synced", "error", "none")
 CHART_WIDTH = 720  # px of the attendance time line (SVG: no inline styles under the CSP)
@@ -67,6 +68,7 @@ def training(training_id: int):
             else 0
         )
         report = lms.attendance_report(uow, training_id)
+        meeting_runs = runs_of(uow.session, found)
         start = found.actual_start or found.start_time
         end = found.actual_end or lms_rules.session_end(found.start_time, found.duration)
         people = [
@@ -87,6 +89,7 @@ def training(training_id: int):
             pushes=pushes,
             failed_events=failed_events,
             people=people,
+            runs=meeting_runs,
             unmatched=report.unmatched,
             span=(start, end),
             width=CHART_WIDTH,

@@ -31,7 +31,7 @@ from chaos.harness import AUTH, System
 from chaos.outbound import connect_server_to_server, last_call_id, zoom_calls
 from webhook.schemas import as_zoom_time
 from workers.queues import enqueue_report_pull
-from workers.reports import schedule_report_pull
+from workers.runs import schedule_report_pull
 
 PAGE_SIZE = 300
 HEAVY_PER_SECOND = 10  # Zoom's Pro plan
@@ -66,7 +66,7 @@ def report_pull(quick: bool, postgres_url: str, people: int, seed: int) -> Resul
         body = {
             "academy_id": academy.id,
             "theme": "Benchmark report",
-            "start_time": "2026-12-20T09:00:00Z",
+            "start_time": "2026-12-01T09:00:00Z",  # the day the meeting is played: that run is the training
             "duration": 60,
             "timezone": "UTC",
             "meeting_type": "webinar",

@@ -87,6 +87,9 @@ class Training(Base):
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name
     meeting_type: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="not_started")
+    # When the LMS cancelled it or the meeting was deleted in Zoom. The status is derived from this and the
+    # meeting's runs (workers/runs.py): a session held stays completed, whatever came first.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     organizer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     description: Mapped[str | None] = mapped_column(Text)
     max_participants: Mapped[int | None] = mapped_column(Integer)

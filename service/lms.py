@@ -302,6 +302,8 @@ def update_training(
                 )
             )
     training.field_stamps = stamps
+    if training.zoom_meeting_id is not None and changed.keys() & {"start_time", "timezone"}:
+        follow_ups.recompute_trainings.append(training.id)  # another day: other runs may be the training
     for name in ("description", "max_participants", "min_attendance_percent", "theme"):
         if name in data:
             setattr(training, name, data[name])
@@ -474,7 +476,7 @@ def cancel_training(uow: UnitOfWork, acting_id: int | None, training_id: int, fo
         raise Conflict(f"training {training_id} was held: it cannot be cancelled")
     if training.status == "cancelled":
         return training
-    training.status = "cancelled"
+    training.status, training.cancelled_at = "cancelled", utcnow()
     if _syncs(uow, training):
         _outbox(uow, training, "delete", follow_ups)
     _notify(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from models.lms import CREATE_MODES
 
@@ -70,6 +70,27 @@ def one_day_problem(start: datetime, duration_minutes: int, timezone: str) -> st
         f"and lasting {duration_minutes} minutes, it would end {local_end:%Y-%m-%d %H:%M}; "
         f"it must end by {next_day.astimezone(zone):%Y-%m-%d %H:%M}"
     )
+
+
+# A host may open the meeting a little before its time (Zoom lets a host start whenever they like).
+EARLY_START = timedelta(hours=1)
+
+
+def run_is_the_training(run_start: datetime, start: datetime, timezone: str) -> bool:
+    """A training is one day: a run (a Zoom instance) of its meeting is the training if it started that day.
+
+    The day is the training's start date in its own time zone; a run started up to
+    an hour before the scheduled start (a host opening the room early, even the
+    evening before) counts too. A run on another day, such as a learner opening the
+    link a week later, is not the training: it is shown, and counts for nothing.
+    """
+    try:
+        zone = ZoneInfo(timezone)
+    except (ValueError, OSError, ZoneInfoNotFoundError):  # "" or unknown: Zoom's own zone field may be empty
+        zone = ZoneInfo("UTC")
+    if run_start.astimezone(zone).date() == start.astimezone(zone).date():
+        return True
+    return start - EARLY_START <= run_start <= start
 
 
 def registration_limit(max_participants: int | None, account_capacity: int | None) -> int | None:

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from models import (
     Attendance,
     AttendanceAssignment,
-    MeetingInstance,
     ParticipantEvent,
     Registrant,
     ReportRow,
@@ -31,6 +30,7 @@ from models.report import WAITING_ROOM_STATUS
 from workers import presence
 from workers.intervals import JOIN, LEAVE, Interval, person_intervals, total_seconds, union
 from workers.presence import WAITING_JOIN, WAITING_LEAVE
+from workers.runs import not_the_training, plan_report_pull, runs_of, summarise_runs, why_not_day
 
 
 @dataclass
@@ -186,13 +186,9 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
     """Everyone's attendance for the training, keyed by identity; reads only."""
     if training.zoom_meeting_id is None:
         return {}
-    runs = session.execute(
-        select(MeetingInstance.uuid, MeetingInstance.ended_at, MeetingInstance.practice).where(
-            MeetingInstance.meeting_id == training.zoom_meeting_id
-        )
-    ).all()
-    ends = {run.uuid: run.ended_at for run in runs}
-    skipped = {run.uuid for run in runs if run.practice}  # a rehearsal is not the session
+    known = runs_of(session, training)
+    ends = {run.uuid: run.ended_at for run in known}
+    skipped = not_the_training(known)  # a rehearsal, or another day: not the session
     # Plain rows, not ORM objects: a large webinar has tens of thousands of facts.
     facts = session.execute(
         select(
@@ -234,6 +230,11 @@ def compute_attendance(session: Session, training: Training) -> dict[str, _Perso
     by_run: dict[str, dict[str, _Session]] = defaultdict(dict)
     for (meeting_uuid, session_id), s in sessions.items():
         by_run[meeting_uuid][session_id] = s
+    for meeting_uuid in [uuid for uuid in by_run if uuid not in ends]:
+        # No started or ended event of this run came: it is the training's if its events began on its day.
+        first = min((at for s in by_run[meeting_uuid].values() for at, _ in s.events), default=None)
+        if first is not None and why_not_day(first, training.start_time, training.timezone):
+            del by_run[meeting_uuid]
     # identity -> meeting run uuid -> presence edges: swept per run, then unioned across runs.
     edges: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     waits: dict[str, list[Interval]] = defaultdict(list)
@@ -346,6 +347,12 @@ def recompute_training_attendance(training_id: int) -> int:
         if training is None or training.zoom_meeting_id is None:
             return 0
         lock_meeting(uow.session, training.zoom_meeting_id)
+        # A new schedule may make another run the training's: its status, and whether a report is to be read.
+        held_until = training.actual_end
+        summarise_runs(uow.session, training)
+        delay = services().settings.report_delays[0]
+        changed = training.actual_end != held_until
+        plan_report_pull(uow.session, training, ended=False, runs_changed=changed, delay_seconds=delay)
         written = write_attendance(uow.session, training)
         uow.commit()
         return written

@@ -111,28 +111,22 @@ def is_iana_timezone(name: Any) -> bool:
     return True
 
 
-STATUS_RANK = {"not_started": 0, "started": 1, "cancelled": 2, "completed": 3}
+def status_from_runs(cancelled: bool, runs: Iterable[tuple[bool, bool]]) -> str:
+    """The training's status from whether it was cancelled and its meeting's runs that count, each `(started, ended)`.
 
-
-def later_status(current: str, reported: str) -> str:
-    """Statuses only move forward, so late or repeated events cannot move a training back.
-
-    A meeting held and then deleted stays completed: it happened.
-    """
-    return reported if STATUS_RANK[reported] > STATUS_RANK[current] else current
-
-
-def status_from_runs(current: str, runs: Iterable[tuple[bool, bool]]) -> str:
-    """The training's status from its meeting's runs that count, each `(started, ended)`.
-
-    A run that ended held the session (completed); one under way started it;
-    without one the training has not started, even if a practice session (which
-    never counts) had looked like a start. A cancellation stands unless the
-    session was held: a meeting held and then deleted stays completed.
+    A run that ended held the session (completed), even if the meeting was then
+    deleted: it happened. Otherwise a cancellation (in the LMS, or the meeting
+    deleted in Zoom) stands; else a run under way started it; without one the
+    training has not started, even if a practice session (which never counts) had
+    looked like a start. Derived from facts, never from the status before, so the
+    order events came in cannot matter.
     """
     runs = list(runs)
-    held = "completed" if any(ended for _, ended in runs) else "started" if runs else "not_started"
-    return later_status(current, held) if current == "cancelled" else held
+    if any(ended for _, ended in runs):
+        return "completed"
+    if cancelled:
+        return "cancelled"
+    return "started" if any(started for started, _ in runs) else "not_started"
 
 
 # --- our own changes coming back ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from models import FieldChange, MeetingInstance, Notification, OutboxItem, Training, ZoomConnection, ZoomPush
 from models.lms import THEME_MAX_LENGTH
 from service import notices
-from workers import field_rules
+from workers import field_rules, runs
 from workers.intervals import JOIN, LEAVE
 from workers.presence import ADMIT, BIND, PUT_BACK, WAITING_JOIN, WAITING_LEAVE
 
@@ -91,6 +91,8 @@ def on_updated(ctx: Context, event: dict[str, Any]) -> None:
         setattr(training, change.attribute, value)
         stamps[change.attribute] = list(stamp)
     training.field_stamps = stamps
+    if applied & {"start_time", "timezone"}:
+        ctx.instances_dirty = ctx.attendance_dirty = True  # which runs are the training's day may change
     order = list(notices.FIELD_LABELS)
     edits = {
         name: (before[name], getattr(training, name))
@@ -161,6 +163,7 @@ def _instance(ctx: Context, event: dict[str, Any]) -> MeetingInstance:
         instance = MeetingInstance(meeting_id=obj["id"], uuid=uuid)
         ctx.session.add(instance)
     ctx.instances_dirty = True
+    ctx.attendance_dirty = True  # whether the run is the training decides whose time counts
     return instance
 
 
@@ -182,16 +185,20 @@ def on_ended(ctx: Context, event: dict[str, Any]) -> None:
         instance.started_at = started
     if ended is not None and (instance.ended_at is None or ended > instance.ended_at):
         instance.ended_at = ended
-    ctx.attendance_dirty = True  # joins without a leave close at the end
     if obj.get("practice_session"):
         instance.practice = True  # the panelists' rehearsal: no status, no attendance, no report
-    else:
-        ctx.report_due = True
+    # Joins without a leave close at the end; Zoom's report of a run that is the training follows.
+    ctx.report_due = runs.why_not(ctx.training, instance.practice, instance.started_at, instance.ended_at) is None
 
 
 def on_deleted(ctx: Context, event: dict[str, Any]) -> None:
+    """Deleted in Zoom: the training is cancelled, unless it was held (the status follows from both: runs.py)."""
     training = ctx.training
-    was, training.status = training.status, field_rules.later_status(training.status, "cancelled")
+    deleted = _ms_to_time(ctx.event_ts) or datetime.now(UTC)
+    if training.cancelled_at is None or deleted < training.cancelled_at:
+        training.cancelled_at = deleted
+    was = training.status
+    runs.summarise_runs(ctx.session, training)
     if training.status == "cancelled" and was != "cancelled":
         notice = notices.cancelled(training.theme, training.start_time, training.timezone, in_zoom=True)
         ctx.session.add(Notification.of(notice, training.organizer_id, training.id))

@@ -7,7 +7,7 @@ import logging
 import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
@@ -15,15 +15,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import InboxAttempt, InboxEvent, MeetingInstance, ParticipantEvent, Training, utcnow
+from models import InboxAttempt, InboxEvent, ParticipantEvent, Training, utcnow
 from models.database import chunks, insert_ignoring_duplicates, lock_meeting
 from service import metrics
 from webhook.schemas import parse_meeting_event
-from workers import field_rules
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
 from workers.queues import release_marker, request_push, retry_delay
-from workers.reports import schedule_report_pull
+from workers.runs import plan_report_pull, summarise_runs
 
 log = logging.getLogger(__name__)
 
@@ -265,12 +264,14 @@ def reconcile_batch(
     _insert_facts(session, facts, outcomes)
     outcomes.write(session, now)
     if dirty_instances:
-        _summarise_runs(session, training)
+        summarise_runs(session, training)
     if dirty_attendance:
         outcomes.counts["attendance_rows"] += write_attendance(session, training)
-    if report_due:
-        # Due a while after the meeting's (latest) end, whenever its events were applied.
-        schedule_report_pull(session, training.id, training.actual_end or now, settings.report_delays[0])
+    if dirty_instances or report_due:
+        # Due a while after the (latest) end of the runs that are the training, whenever its events were applied.
+        plan_report_pull(
+            session, training, ended=report_due, runs_changed=dirty_instances, delay_seconds=settings.report_delays[0]
+        )
     return BatchOutcome(
         len(rows),
         outcomes.counts,
@@ -307,23 +308,3 @@ def _insert_facts(session: Session, facts: list[tuple[_Row, list[dict]]], outcom
             continue
         for row, _ in chunk:
             outcomes.ok(row)
-
-
-def _summarise_runs(session: Session, training: Training) -> None:
-    """Status, actual start/end and current uuid follow from the runs that count, in whatever order reported.
-
-    A practice session (webinar.ended said so) is a rehearsal: it is not a run of the training.
-    """
-    runs = [
-        r
-        for r in session.scalars(select(MeetingInstance).where(MeetingInstance.meeting_id == training.zoom_meeting_id))
-        if not r.practice
-    ]
-    training.status = field_rules.status_from_runs(training.status, ((True, r.ended_at is not None) for r in runs))
-    starts = [r.started_at for r in runs if r.started_at is not None]
-    ends = [r.ended_at for r in runs if r.ended_at is not None]
-    training.actual_start = min(starts) if starts else None
-    training.actual_end = max(ends) if ends else None
-    never = datetime.min.replace(tzinfo=UTC)
-    latest = max(runs, key=lambda r: (r.started_at or never, r.uuid), default=None)
-    training.zoom_uuid = latest.uuid if latest else training.zoom_uuid

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from models import MeetingInstance, ReportPull, ReportRow, Training, utcnow
+from models import ReportPull, ReportRow, Training, utcnow
 from models.database import insert_ignoring_duplicates, lock_meeting
 from service.broker import held
 from service.lms import connection_of
@@ -33,6 +33,7 @@ from service.zoom_tokens import ConnectionBroken
 from webhook.schemas import as_zoom_time
 from workers.attendance import write_attendance
 from workers.queues import release_once
+from workers.runs import not_the_training, runs_of, why_not_day
 from zoomapi.errors import ZoomNotFound, ZoomRateLimited, ZoomRejected, ZoomUnauthorized, ZoomUnavailable
 from zoomapi.limiter import Deferred
 from zoomapi.timing import backoff
@@ -42,17 +43,6 @@ log = logging.getLogger(__name__)
 
 class NotReady(Exception):
     """Zoom has no (complete) report yet."""
-
-
-def schedule_report_pull(session: Session, training_id: int, ended: datetime, delay_seconds: int) -> None:
-    """In the caller's transaction: (re)start the pull of this training's report, due `delay_seconds` after `ended`."""
-    pull = session.scalars(select(ReportPull).where(ReportPull.training_id == training_id)).first()
-    if pull is None:
-        pull = ReportPull(training_id=training_id)
-        session.add(pull)
-    pull.status, pull.attempts, pull.last_error = "pending", 0, None
-    pull.generation = (pull.generation or 0) + 1
-    pull.next_attempt_at = ended + timedelta(seconds=delay_seconds)
 
 
 def row_key(meeting_uuid: str, row: dict[str, Any]) -> str:
@@ -107,18 +97,12 @@ def _pull(svc: Services, training_id: int) -> str:
             uow.commit()
             return pull.status
         kind, meeting_id, attempts = training.meeting_type, training.zoom_meeting_id, pull.attempts
-        practice = frozenset(
-            uow.session.scalars(
-                select(MeetingInstance.uuid).where(
-                    MeetingInstance.meeting_id == meeting_id, MeetingInstance.practice.is_(True)
-                )
-            )
-        )
+        wanted = _the_training(training, not_the_training(runs_of(uow.session, training)))
         generation = pull.generation
         uow.session.expunge(connection)
     client = zoom_client(svc, connection)
     try:
-        reports = _read(client, kind, meeting_id, practice)
+        reports = _read(client, kind, meeting_id, wanted)
     except (NotReady, ZoomNotFound) as exc:
         return _not_ready(svc, training_id, generation, attempts, str(exc) or "Zoom has no report yet")
     except (Deferred, ZoomRateLimited) as exc:
@@ -131,13 +115,16 @@ def _pull(svc: Services, training_id: int) -> str:
     return _store(svc, training_id, generation, meeting_id, reports)
 
 
-def _read(client, kind: str, meeting_id: int, skip: frozenset[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
-    """Every ended instance's report, each read to its last page, or NotReady.
+Wanted = Callable[[dict[str, Any]], bool]
 
-    Instances in `skip` (practice sessions: Zoom lists them among the ended ones) are not read.
+
+def _read(client, kind: str, meeting_id: int, wanted: Wanted) -> dict[str, list[dict[str, Any]]]:
+    """Every ended instance's report that `wanted` keeps, each read to its last page, or NotReady.
+
+    Zoom lists practice sessions and runs of other days among the ended instances: they are not read.
     """
-    listed = [i["uuid"] for i in client.past_instances(kind, meeting_id) if i.get("uuid")]
-    uuids = [uuid for uuid in dict.fromkeys(listed) if uuid not in skip]
+    listed = [i for i in client.past_instances(kind, meeting_id) if i.get("uuid") and wanted(i)]
+    uuids = list(dict.fromkeys(i["uuid"] for i in listed))
     if not uuids:
         raise NotReady("Zoom lists no ended instance of the meeting yet")
     reports = {}
@@ -147,6 +134,19 @@ def _read(client, kind: str, meeting_id: int, skip: frozenset[str] = frozenset()
             raise NotReady(f"Zoom's report of {uuid} still shows durations of 0")
         reports[uuid] = rows
     return reports
+
+
+def _the_training(training: Training, known_not: set[str]) -> Wanted:
+    """Which of Zoom's listed instances are the training: not one we know is not, and started on its day."""
+    start, timezone = training.start_time, training.timezone
+
+    def wanted(instance: dict[str, Any]) -> bool:
+        if instance["uuid"] in known_not:
+            return False
+        started = _time(instance.get("start_time"))
+        return started is None or why_not_day(started, start, timezone) is None
+
+    return wanted
 
 
 def _current(uow, training_id: int, generation: int) -> ReportPull | None:

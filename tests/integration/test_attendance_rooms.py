@@ -10,14 +10,15 @@ runs on SQLite with fakeredis and on PostgreSQL with Redis.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from models import InboxEvent, ParticipantEvent
+from models import InboxEvent, MeetingInstance, ParticipantEvent
 from tests.helpers import fixture, run_jobs
-from tests.integration.test_reconcile import WEBINAR_ID, Lms, at, deliver_all, ended, epoch_ms
+from tests.integration.test_reconcile import DAY, RUN_UUID, WEBINAR_ID, Lms, at, deliver_all, ended, epoch_ms
 
 ADA = "ada.learner@example.org"
 ADA_MAIN = "16778240"  # Ada's main-room session (user_id) in the fixtures
@@ -224,7 +225,7 @@ def test_an_unbound_phone_caller_stays_a_guest(client, app, lms):
 
 
 def test_a_webinar_phone_caller_binds_by_registrant(client, app, lms):
-    training_id = lms.training(zoom_meeting_id=WEBINAR_ID, meeting_type="webinar")
+    training_id = lms.training(zoom_meeting_id=WEBINAR_ID, meeting_type="webinar", start_time="2026-12-02T15:00:00Z")
     bo = lms.user("bo@example.org", "Bo Viewer")
     lms.register(training_id, bo)
     phone_join = copy.deepcopy(fixture("webinar.participant_joined"))
@@ -322,14 +323,122 @@ def test_a_practice_session_ending_after_the_live_start_leaves_it_started(client
 
 
 def test_the_practice_flag_is_kept_on_its_run(client, app, lms, session_factory):
-    from models import MeetingInstance
-
     lms.training(zoom_meeting_id=WEBINAR_ID, meeting_type="webinar", start_time="2026-12-02T15:00:00Z")
     deliver_all(client, *practice_session(), fixture("webinar.started"))
     run_jobs(app)
     with session_factory() as session:
         runs = dict(session.execute(select(MeetingInstance.uuid, MeetingInstance.practice)).all())
     assert runs == {PRACTICE: True, LIVE: False}
+
+
+# --- runs on other days -----------------------------------------------------------------------------------------
+
+WEEK_LATER = "Wk7later/Run0000000000=="
+
+
+def on(day: str, body: dict[str, Any], uuid: str | None = None) -> dict[str, Any]:
+    """The same event on another day (every time in it moved), in another run when `uuid` is given."""
+    moved = json.loads(json.dumps(body).replace(DAY, day))
+    moved["event_ts"] = epoch_ms(moved["payload"]["object"].get("end_time") or at("09:00").replace(DAY, day)) + 500
+    if uuid is not None:
+        moved["payload"]["object"]["uuid"] = uuid
+    return moved
+
+
+def started(start_clock: str = "09:00:04") -> dict[str, Any]:
+    body = copy.deepcopy(fixture("meeting.started"))
+    body["payload"]["object"]["start_time"] = at(start_clock)
+    body["event_ts"] = epoch_ms(at(start_clock)) + 500
+    return body
+
+
+def held_on_the_day() -> list[dict[str, Any]]:
+    return [started(), joined("09:01"), left("09:41"), ended("10:01", "09:00:04")]
+
+
+def test_a_run_a_week_later_is_recorded_but_changes_nothing(client, app, lms, session_factory):
+    from tests.integration.test_admin import _login
+
+    training_id, ada = ada_training(lms)
+    deliver_all(client, *held_on_the_day())
+    run_jobs(app)
+    before = lms.get(training_id)
+    assert before["status"] == "completed"
+    assert lms.item(training_id, ada)["attended_seconds"] == 40 * 60
+
+    # A learner opens the link a week later: Zoom starts a new instance of the meeting.
+    later = "2026-12-08"
+    deliver_all(client, *(on(later, body, WEEK_LATER) for body in held_on_the_day()))
+    run_jobs(app)
+    after = lms.get(training_id)
+    assert (after["status"], after["actual_start"], after["actual_end"]) == (
+        "completed",
+        before["actual_start"],
+        before["actual_end"],
+    )
+    assert after["zoom"]["uuid"] == before["zoom"]["uuid"]
+    assert after["zoom"]["report"] == before["zoom"]["report"]  # no new report to wait for
+    assert lms.item(training_id, ada)["attended_seconds"] == 40 * 60
+    with session_factory() as session:
+        assert set(session.scalars(select(MeetingInstance.uuid))) == {RUN_UUID, WEEK_LATER}  # recorded
+    assert _login(client).status_code == 302
+    page = client.get(f"/admin/trainings/{training_id}").get_data(as_text=True)
+    assert "held again on 2026-12-08: not the training, not counted" in page
+    assert page.count(">the training<") == 1
+
+
+def test_a_run_before_the_day_is_not_the_training_either(client, app, lms):
+    training_id, ada = ada_training(lms)
+    deliver_all(client, *(on("2026-11-28", body) for body in held_on_the_day()))
+    run_jobs(app)
+    shown = lms.get(training_id)
+    assert (shown["status"], shown["actual_start"], shown["zoom"]["report"]) == ("not_started", None, None)
+    assert lms.item(training_id, ada)["attended_seconds"] == 0
+
+
+def test_a_host_opening_the_room_early_is_the_training(client, app, lms):
+    training_id, ada = ada_training(lms)
+    deliver_all(client, started("08:15"), joined("08:20"), left("09:41"), ended("10:01", "08:15"))
+    run_jobs(app)
+    assert lms.get(training_id)["status"] == "completed"
+    assert lms.item(training_id, ada)["attended_seconds"] == 81 * 60
+
+
+def test_moving_the_training_to_another_day_makes_that_days_run_the_training(client, app, lms):
+    training_id, ada = ada_training(lms)
+    later = "2026-12-08"
+    deliver_all(client, *(on(later, body, WEEK_LATER) for body in held_on_the_day()))
+    run_jobs(app)
+    assert lms.get(training_id)["status"] == "not_started"
+    assert lms.item(training_id, ada)["attended_seconds"] == 0
+
+    answer = lms.client.patch(
+        f"/api/v1/trainings/{training_id}", json={"start_time": f"{later}T09:00:00Z"}, headers=lms.headers
+    )
+    assert answer.status_code == 200, answer.json
+    run_jobs(app)  # the recompute the edit queued
+    shown = lms.get(training_id)
+    assert shown["status"] == "completed"
+    assert shown["zoom"]["uuid"] == WEEK_LATER
+    assert shown["zoom"]["report"]["status"] == "pending"  # now there is a report to read
+    assert lms.item(training_id, ada)["attended_seconds"] == 40 * 60
+
+    # and back: the run of the 8th is not the training any more
+    answer = lms.client.patch(
+        f"/api/v1/trainings/{training_id}", json={"start_time": f"{DAY}T09:00:00Z"}, headers=lms.headers
+    )
+    assert answer.status_code == 200, answer.json
+    run_jobs(app)
+    shown = lms.get(training_id)
+    assert (shown["status"], shown["zoom"]["report"]) == ("not_started", None)
+    assert lms.item(training_id, ada)["attended_seconds"] == 0
+
+
+def test_a_meeting_deleted_before_its_run_was_applied_was_still_held(client, app, lms):
+    first = lms.training()
+    deliver_all(client, fixture("meeting.deleted"), *held_on_the_day())
+    run_jobs(app)
+    assert lms.get(first)["status"] == "completed"  # it was held: it happened
 
 
 # --- what is stored -------------------------------------------------------------------------------------------

@@ -215,3 +215,44 @@ def test_without_a_minimum_any_attendance_completes():
 )
 def test_a_minimum_is_a_share_of_the_scheduled_duration(seconds, percent, expected):
     assert lms_rules.completion(seconds, 60, percent, final=True) == expected
+
+
+# --- which runs of the meeting are the training -----------------------------------------------------------
+
+TRAINING_START = _local(2026, 12, 1, 9)  # 08:00 UTC
+
+
+@pytest.mark.parametrize(
+    "run_start, expected",
+    [
+        (_local(2026, 12, 1, 9, 2), True),  # on time
+        (_local(2026, 12, 1, 0, 0), True),  # the day's first minute, locally
+        (_local(2026, 12, 1, 23, 59), True),  # restarted late that evening
+        (_local(2026, 12, 2, 0, 0), False),  # the next day, locally (still 1 December in UTC)
+        (_local(2026, 12, 8, 9, 0), False),  # a learner opening the link a week later
+        (_local(2026, 11, 30, 9, 0), False),  # the day before
+        (_local(2026, 11, 30, 23, 30, zone=ZoneInfo("UTC")), True),  # 00:30 in Berlin: the day itself
+    ],
+)
+def test_a_run_is_the_training_on_its_day_in_its_time_zone(run_start, expected):
+    assert lms_rules.run_is_the_training(run_start, TRAINING_START, "Europe/Berlin") is expected
+
+
+def test_a_host_may_open_the_room_up_to_an_hour_early_even_the_evening_before():
+    start = _local(2026, 12, 1, 0, 30)
+    assert lms_rules.run_is_the_training(start - timedelta(minutes=60), start, "Europe/Berlin")
+    assert not lms_rules.run_is_the_training(start - timedelta(minutes=61), start, "Europe/Berlin")
+
+
+def test_an_unknown_or_empty_time_zone_is_taken_as_utc():
+    start = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
+    for zone in ("", "Mars/Olympus_Mons"):
+        assert lms_rules.run_is_the_training(datetime(2026, 12, 1, 0, 10, tzinfo=UTC), start, zone)
+        assert not lms_rules.run_is_the_training(datetime(2026, 12, 2, 0, 10, tzinfo=UTC), start, zone)
+
+
+def test_the_day_of_a_clock_change_is_as_long_as_it_is():
+    # Berlin leaves summer time on 25 October 2026: that day has 25 hours
+    start = _local(2026, 10, 25, 9)
+    assert lms_rules.run_is_the_training(datetime(2026, 10, 25, 22, 59, tzinfo=UTC), start, "Europe/Berlin")
+    assert not lms_rules.run_is_the_training(datetime(2026, 10, 25, 23, 0, tzinfo=UTC), start, "Europe/Berlin")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from models import ReportPull, ReportRow
 from tests.helpers import AUTH, acting, deliver, run_jobs, sim_bodies
-from tests.integration.outbound.support import synced_training, training
+from tests.integration.outbound.support import new_training, training
 from workers.sweeper import sweep_report_pulls
 
 ADA, ALAN = "ada@example.org", "alan@example.org"
@@ -72,7 +72,10 @@ def report_rows(svc) -> int:
 
 
 def ready_training(app, client, academy, zoom):
-    shown = synced_training(app, client, academy)
+    # The training's day is the day the meetings below are played: runs of other days are not the training.
+    created = new_training(client, academy, start_time="2026-11-30T09:00:00+01:00")
+    run_jobs(app)
+    shown = training(client, created["id"])
     register(client, shown["id"], ADA, "Ada Lovelace")
     register(client, shown["id"], ALAN, "Alan Turing")
     run_jobs(app)  # registered in Zoom: the report will carry their registrant ids
@@ -219,16 +222,17 @@ def test_every_run_of_a_restarted_meeting_is_read_and_reading_again_duplicates_n
 
 
 def test_the_pull_is_due_a_while_after_the_meetings_end(app, client, academy, zoom, svc):
-    svc.settings = replace(svc.settings, report_delays=(600, 0, 0))
+    delay = 10 * 365 * 86400  # so long that the pull is not due whenever this test runs
+    svc.settings = replace(svc.settings, report_delays=(delay, 0, 0))
     shown = ready_training(app, client, academy, zoom)
-    ended = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    start = ended - timedelta(hours=1)
+    start = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     script = {"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end_after": 3600, "participants": []}
     play(client, zoom, shown["zoom"]["meeting_id"], script)
     run_jobs(app)
     report = training(client, shown["id"])["zoom"]["report"]
-    assert report["next_attempt_at"] == (ended + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert pull(app) == 0  # ended five minutes ago: not yet
+    ended = start + timedelta(hours=1)
+    assert report["next_attempt_at"] == (ended + timedelta(seconds=delay)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert pull(app) == 0  # not due yet
     with svc.unit_of_work() as uow:
         uow.session.execute(text("UPDATE report_pulls SET next_attempt_at = :t"), {"t": "2000-01-01 00:00:00"})
         uow.commit()
@@ -236,14 +240,14 @@ def test_the_pull_is_due_a_while_after_the_meetings_end(app, client, academy, zo
 
 
 def test_a_pull_that_began_before_a_newer_end_does_not_close_the_newer_request(app, client, academy, zoom, svc):
-    from workers import reports
+    from workers import reports, runs
 
     shown = ready_training(app, client, academy, zoom)
     play(client, zoom, shown["zoom"]["meeting_id"])
     run_jobs(app)
     with svc.unit_of_work() as uow:
         began_with = uow.session.scalars(select(ReportPull)).one().generation
-        reports.schedule_report_pull(uow.session, shown["id"], datetime.now(UTC), 0)  # the host ran it again
+        runs.schedule_report_pull(uow.session, shown["id"], datetime.now(UTC), 0)  # the host ran it again
         uow.commit()
     with app.app_context():
         reports._store(svc, shown["id"], began_with, shown["zoom"]["meeting_id"], {})  # the older pull finishes

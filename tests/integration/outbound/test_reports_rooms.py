@@ -52,7 +52,7 @@ def figures(client, training_id: int) -> dict:
 
 
 def rooms_training(app, client, academy) -> dict:
-    shown = new_training(client, academy, start_time="2026-12-10T09:00:00+01:00")
+    shown = new_training(client, academy, start_time="2026-11-30T09:00:00+01:00")
     run_jobs(app)
     for email, name in PEOPLE.items():
         register(client, shown["id"], email, name)
@@ -89,7 +89,7 @@ def test_live_and_reported_attendance_follow_zooms_rule(app, client, academy, zo
 
 
 def test_a_practice_session_is_skipped_when_the_report_is_read(app, client, academy, zoom, svc):
-    shown = new_training(client, academy, meeting_type="webinar", start_time="2026-12-10T09:00:00+01:00")
+    shown = new_training(client, academy, meeting_type="webinar", start_time="2026-11-30T09:00:00+01:00")
     run_jobs(app)
     shown = training(client, shown["id"])
     register(client, shown["id"], ANN, "Ann Able")
