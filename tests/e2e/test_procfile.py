@@ -10,49 +10,23 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from chaos.stack import fresh_postgres_database
 from service.broker import stop_embedded_redis
 from service.local_run import procfile
-from tests.helpers import free_port
+from tests.e2e.conftest import SECRET, TOKEN
 from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "e2e-webhook-secret"
-TOKEN = "e2e-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MEETING = 85212345678
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=["postgres+redis", "embedded"])
-def stack_env(request, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
-        PORT=str(free_port()),
-        ZOOM_WEBHOOK_SECRET_TOKEN=SECRET,
-        API_TOKEN=TOKEN,
-        INSTANCE_DIR=str(tmp_path / "instance"),
-        SWEEP_INTERVAL_SECONDS="2",
-        WEB_CONCURRENCY="2",
-    )
-    if request.param == "postgres+redis":
-        env["DATABASE_URL"] = fresh_postgres_database(request.getfixturevalue("postgres_url"), "zoomsync_e2e")
-        redis_url = request.getfixturevalue("real_redis_url").rsplit("/", 1)[0] + "/14"
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
-        env["REDIS_URL"] = redis_url
-    return env
 
 
 @pytest.fixture

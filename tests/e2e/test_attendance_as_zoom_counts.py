@@ -1,0 +1,295 @@
+"""End to end: attendance as Zoom counts it, through the Procfile's release, web and worker processes.
+
+An academy is connected to the simulated Zoom account (Server-to-Server); the
+worker creates the meeting and the webinar there and registers the learners. The
+simulator then plays, from Zoom's documents, a meeting with a waiting room
+(admitted, never admitted), a breakout room whose rows lack id and email, a
+failover and a phone caller who binds, and a webinar's practice session followed
+by the live webinar. Each person's attendance, waiting time and completion must
+equal the simulator's own answer, from the live events and again after Zoom's
+participant report has been read.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from service.broker import stop_embedded_redis
+from service.local_run import procfile
+from service.token_box import new_key
+from tests.e2e.conftest import SECRET
+from tests.e2e.test_procfile import AUTH, ROOT, wait_for
+from zoomsim.config import SimConfig, default_spec_dir
+from zoomsim.server import serve_in_thread
+
+pytestmark = pytest.mark.e2e
+
+LIVE_WINDOW = 25  # seconds after the meeting's end before the report is read: the live estimate is seen first
+PEOPLE = {
+    "ann@example.org": "Ann Able",
+    "fay@example.org": "Fay Fail",
+    "phil@example.org": "Phil Phone",
+    "nia@example.org": "Nia Never",
+}
+
+
+def _script(start: datetime) -> dict:
+    return {
+        "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_after": 3600,
+        "participants": [
+            {
+                "name": "Ann Able",
+                "email": "ann@example.org",
+                "room_rows_blank": True,
+                "sessions": [{"join": 0, "waiting": 120, "rooms": [{"at": 600, "until": 1200, "room": "Red"}]}],
+            },
+            {
+                "name": "Fay Fail",
+                "email": "fay@example.org",
+                "sessions": [{"join": 60, "leave": 3000, "failover_at": 1800}],
+            },
+            {
+                "name": "Phil Phone",
+                "email": "phil@example.org",
+                "sessions": [{"join": 300, "leave": 2400}],
+                "phone": {"number": "+15550100", "join": 1000, "leave": 3300, "bind_at": 1100},
+            },
+            {
+                "name": "Nia Never",
+                "email": "nia@example.org",
+                "sessions": [{"join": 90, "leave": 400, "never_admitted": True}],
+            },
+        ],
+    }
+
+
+def _a_zone_where_it_is_daytime(moment: datetime) -> str:
+    """A time zone in which `moment` falls between 01:00 and 21:00, so a one-hour session stays on one day."""
+    for zone in ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Pacific/Honolulu"):
+        if 1 <= moment.astimezone(ZoneInfo(zone)).hour < 21:
+            return zone
+    raise AssertionError(f"no daytime zone for {moment}")
+
+
+@pytest.fixture
+def system(stack_env, tmp_path):
+    """The simulator first (the service must know where Zoom is), then release, web and worker."""
+    sim = serve_in_thread(
+        SimConfig(
+            control=True,
+            webhook_urls=(f"http://127.0.0.1:{stack_env['PORT']}/webhooks/zoom",),
+            webhook_secret=SECRET,
+            retry_scale=0.001,
+            spec_dir=default_spec_dir(),
+            seed=17,
+        )
+    )
+    env = {
+        **stack_env,
+        "ZOOM_API_BASE_URL": f"{sim.url}/v2",
+        "ZOOM_OAUTH_BASE_URL": sim.url,
+        "TOKEN_ENCRYPTION_KEY": new_key(),
+        "REPORT_DELAYS": f"{LIVE_WINDOW},3,3,3,3,3",
+    }
+    entries = procfile()
+    subprocess.run(["bash", "-c", entries["release"]], cwd=ROOT, env=env, check=True, timeout=120)
+    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("web", "worker")}
+    procs = {
+        name: subprocess.Popen(
+            ["bash", "-c", "exec " + entries[name]],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[name],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name in ("web", "worker")
+    }
+    base = f"http://127.0.0.1:{env['PORT']}"
+    try:
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=1).ok, "web to answer", procs, logs)
+        yield Lms(f"{base}/api/v1", procs, logs), sim
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        stop_embedded_redis(Path(env["INSTANCE_DIR"]))
+        sim.stop()
+
+
+class Lms:
+    def __init__(self, api: str, procs, logs):
+        self.api, self.procs, self.logs = api, procs, logs
+        self.headers = AUTH
+
+    def call(self, method: str, path: str, body: dict | None = None, expect: int = 200) -> dict:
+        answer = requests.request(method, f"{self.api}{path}", json=body, headers=self.headers, timeout=10)
+        assert answer.status_code == expect, (path, answer.status_code, answer.text)
+        return answer.json()
+
+    def wait(self, check, what: str, timeout: float = 60.0):
+        found = []
+
+        def probe():
+            got = check()
+            if got:
+                found.append(got)
+            return bool(got)
+
+        wait_for(probe, what, self.procs, self.logs, timeout=timeout)
+        return found[-1]
+
+    def figures(self, training_id: int) -> dict:
+        body = self.call("GET", f"/trainings/{training_id}/attendance")
+        return {
+            "attended": {i["email"]: i["attended_seconds"] for i in body["items"]},
+            "waiting": {i["email"]: i["waiting_seconds"] for i in body["items"] if i["waiting_seconds"]},
+            "completion": {i["email"]: i["completion"] for i in body["items"]},
+            "guests": [(g["name"], g["attended_seconds"]) for g in body["unmatched"]],
+        }
+
+
+def _connected_academy(lms: Lms, sim) -> None:
+    cfg = sim.sim.config
+    academy = lms.call("POST", "/academies", {"name": "Attendance E2E"}, expect=201)
+    connection = {
+        "kind": "server_to_server",
+        "account_id": cfg.account_id,
+        "client_id": cfg.s2s_client_id,
+        "client_secret": cfg.s2s_client_secret,
+    }
+    lms.call("PUT", f"/academies/{academy['id']}/zoom-connection", connection)
+    host = lms.call("POST", "/users", {"email": cfg.host_email, "name": "Harper Host", "role": "publisher"}, expect=201)
+    lms.headers = {**AUTH, "X-Acting-User": str(host["id"])}
+    return academy["id"], host["id"]
+
+
+def _training(lms: Lms, sim, academy_id: int, host_id: int, kind: str, start: datetime) -> tuple[dict, dict]:
+    body = {
+        "academy_id": academy_id,
+        "theme": f"Attendance as Zoom counts it ({kind})",
+        "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration": 60,
+        "timezone": _a_zone_where_it_is_daytime(start),
+        "meeting_type": kind,
+        "organizer_id": host_id,
+    }
+    created = lms.call("POST", "/trainings", body, expect=201)
+    users = {}
+    for email, name in PEOPLE.items():
+        user = lms.call("POST", "/users", {"email": email, "name": name}, expect=201)
+        lms.call("POST", f"/trainings/{created['id']}/registrants", {"user_id": user["id"]}, expect=201)
+        users[email] = user["id"]
+    shown = lms.wait(
+        lambda: (t := lms.call("GET", f"/trainings/{created['id']}"))["zoom"]["meeting_id"] and t,
+        f"the worker to create the {kind} in Zoom",
+    )
+    meeting_id = shown["zoom"]["meeting_id"]
+    lms.wait(
+        lambda: len(sim.control.meeting(meeting_id)["registrants"]) == len(PEOPLE),
+        "the learners to be registered in Zoom",
+    )
+    return shown, users
+
+
+def test_a_meeting_with_waiting_and_breakout_rooms_a_failover_and_a_phone(system):
+    lms, sim = system
+    academy_id, host_id = _connected_academy(lms, sim)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)  # it ends now: the report follows soon
+    training, _ = _training(lms, sim, academy_id, host_id, "meeting", start)
+    played = sim.control.play(training["zoom"]["meeting_id"], _script(start))
+    expected = {email: played["attendance"].get(email, 0) for email in PEOPLE}
+    waited = {email: seconds for email, seconds in played["waiting"].items() if email in PEOPLE}
+    assert expected["ann@example.org"] == 3600 - 120 and expected["nia@example.org"] == 0  # Zoom's rule
+    assert sim.control.wait_for_webhooks(30)
+
+    live = lms.wait(
+        lambda: (f := lms.figures(training["id"]))["attended"] == expected and f,
+        "the live estimate to equal Zoom's own figures",
+    )
+    assert lms.call("GET", f"/trainings/{training['id']}")["zoom"]["report"]["status"] == "pending"
+    assert live["waiting"] == waited
+    assert live["guests"] == []  # the bound phone is Phil's
+    assert set(live["completion"].values()) == {"pending"}  # the report is not read yet
+
+    lms.wait(
+        lambda: lms.call("GET", f"/trainings/{training['id']}")["zoom"]["report"]["status"] == "done",
+        "Zoom's participant report to be read",
+        timeout=LIVE_WINDOW + 60,
+    )
+    reported = lms.figures(training["id"])
+    assert reported["attended"] == expected
+    assert reported["waiting"] == waited
+    assert reported["guests"] == []
+    assert reported["completion"] == {email: "completed" if expected[email] else "not_completed" for email in PEOPLE}
+
+
+def test_a_webinars_practice_session_is_not_the_webinar(system):
+    lms, sim = system
+    academy_id, host_id = _connected_academy(lms, sim)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=50)
+    training, _ = _training(lms, sim, academy_id, host_id, "webinar", start)
+    webinar_id = training["zoom"]["meeting_id"]
+    rehearsal = {
+        "start": (start - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_after": 1800,
+        "practice": True,
+        "participants": [{"name": "Pat Panelist", "email": "pat@example.org", "sessions": [{"join": 10}]}],
+    }
+    sim.control.play(webinar_id, rehearsal)
+    assert sim.control.wait_for_webhooks(30)
+
+    def rehearsal_applied():
+        shown = lms.call("GET", f"/trainings/{training['id']}")
+        events = lms.call("GET", f"/trainings/{training['id']}")["zoom"]
+        return shown["status"] == "not_started" and events["report"] is None and shown
+
+    lms.wait(lambda: sim.control.deliveries() and rehearsal_applied(), "the rehearsal to be applied")
+    figures = lms.figures(training["id"])
+    assert figures["guests"] == [] and set(figures["completion"].values()) == {"pending"}
+
+    live = {
+        "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_after": 3000,
+        "participants": [
+            {"name": "Ann Able", "email": "ann@example.org", "sessions": [{"join": 0, "leave": 1800}]},
+            {"name": "Fay Fail", "email": "fay@example.org", "sessions": [{"join": 600}]},
+        ],
+    }
+    played = sim.control.play(webinar_id, live)
+    expected = {email: played["attendance"].get(email, 0) for email in PEOPLE}
+    assert sim.control.wait_for_webhooks(30)
+    lms.wait(
+        lambda: (
+            lms.call("GET", f"/trainings/{training['id']}")["zoom"]["report"] is not None
+            and lms.figures(training["id"])["attended"] == expected
+        ),
+        "the live webinar to be applied",
+    )
+    assert lms.call("GET", f"/trainings/{training['id']}")["status"] == "completed"
+    lms.wait(
+        lambda: lms.call("GET", f"/trainings/{training['id']}")["zoom"]["report"]["status"] == "done",
+        "Zoom's participant report to be read",
+        timeout=LIVE_WINDOW + 60,
+    )
+    report = lms.call("GET", f"/trainings/{training['id']}")["zoom"]["report"]
+    assert report["instances"] == 1  # Zoom lists the rehearsal among the ended instances: not read
+    reported = lms.figures(training["id"])
+    assert reported["attended"] == expected
+    assert reported["guests"] == []  # the rehearsal's panelist is nobody's guest
+    assert reported["completion"] == {email: "completed" if expected[email] else "not_completed" for email in PEOPLE}
