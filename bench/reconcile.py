@@ -32,7 +32,7 @@ from bench import cli
 from bench.processes import PeakMemory, attendance_difference, mib, wait_until, workers_registered
 from bench.results import Result, Target
 from bench.textbook import apply_event, finish
-from chaos.drill import DONE, attendance_by_email, linked_training
+from chaos.drill import DONE, attendance_by_email, linked_training, training_on_the_day_of
 from chaos.harness import SECRET, System
 from workers.queues import RECONCILE_QUEUE, queue
 from zoomsim.load import Webinar, run_load, webinar_life
@@ -77,7 +77,10 @@ def reconcile(quick: bool, postgres_url: str, people: int, baseline_events: int,
     )
     webinar = webinar_life(people, seed=seed, duplicate_share=0.05)
     with cli.system("reconcile", postgres_url, extra_env=NO_SWEEPS) as system:
-        _, training_id, _ = linked_training(system, "Benchmark webinar", webinar.meeting_id, meeting_type="webinar")
+        on_its_day = training_on_the_day_of(webinar.start_time)
+        _, training_id, _ = linked_training(
+            system, "Benchmark webinar", webinar.meeting_id, meeting_type="webinar", **on_its_day
+        )
         redis = Redis.from_url(system.redis.url)
         url = f"{system.url}/webhooks/zoom"
         live = _live(system, redis, url, webinar, training_id, result)

@@ -27,7 +27,7 @@ from bench import cli
 from bench.processes import attendance_difference, log_entries, wait_until, workers_registered
 from bench.reconcile import NO_SWEEPS
 from bench.results import Result, Target
-from chaos.drill import DONE, attendance_by_email, linked_training
+from chaos.drill import DONE, attendance_by_email, linked_training, training_on_the_day_of
 from chaos.harness import SECRET, System
 from chaos.stack import Process
 from workers.queues import request_reconcile
@@ -87,7 +87,9 @@ def scale_out(quick: bool, postgres_url: str, sizes: tuple[int, ...], seed: int)
     random.Random(seed).shuffle(bodies)
     with cli.system("scale-out", postgres_url, extra_env=NO_SWEEPS) as system:
         trainings = {
-            w.meeting_id: linked_training(system, f"Scale {n}", w.meeting_id, meeting_type="webinar")[1]
+            w.meeting_id: linked_training(
+                system, f"Scale {n}", w.meeting_id, meeting_type="webinar", **training_on_the_day_of(w.start_time)
+            )[1]
             for n, w in enumerate(webinars)
         }
         load = run_load(f"{system.url}/webhooks/zoom", SECRET, bodies, concurrency=8)

@@ -11,7 +11,9 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy import text
@@ -70,6 +72,24 @@ def linked_training(fs: System, name: str, meeting_id: int | None = None, **trai
         **training,
     }
     return meeting_id, api_post(fs, "/trainings", body, acting)["id"], acting
+
+
+def daytime_zone(moment: datetime) -> str:
+    """A time zone in which `moment` falls between 01:00 and 21:00: a training held then stays on one day.
+
+    A training is one day in its own time zone (its runs on other days are not the training); a run played
+    "now" is the training's when the training is scheduled now in such a zone, whatever the hour in UTC.
+    """
+    for zone in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Pacific/Honolulu"):
+        if 1 <= moment.astimezone(ZoneInfo(zone)).hour < 21:
+            return zone
+    raise AssertionError(f"no daytime zone for {moment}")
+
+
+def training_on_the_day_of(start_time: str) -> dict[str, object]:
+    """linked_training's fields for a training scheduled when a run played at `start_time` (Zoom's format) began."""
+    moment = datetime.fromisoformat(start_time.replace("Z", "+00:00"))
+    return {"start_time": start_time, "timezone": daytime_zone(moment)}
 
 
 def _new_zoom_meeting(fs: System, name: str) -> int:

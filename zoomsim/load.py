@@ -59,6 +59,7 @@ class Webinar:
     bodies: list[bytes]  # every event of its life, shuffled, with duplicates
     originals: int  # distinct events among the bodies
     attendance: dict[str, int]  # the simulator's own seconds per person (email, or name for a guest)
+    start_time: str = ""  # when the run began (Zoom's yyyy-MM-ddTHH:mm:ssZ): the day a training of it is held
 
 
 def webinar_life(people: int, seed: int = 1, duplicate_share: float = 0.0, now: float | None = None) -> Webinar:
@@ -73,7 +74,11 @@ def webinar_life(people: int, seed: int = 1, duplicate_share: float = 0.0, now: 
     played = life.play(world, webinar, script)
     produced = [events.serialize(body) for body in world.take_outbox()]
     return Webinar(
-        webinar.id, _duplicated_and_shuffled(produced, duplicate_share, rng), len(produced), played["attendance"]
+        webinar.id,
+        _duplicated_and_shuffled(produced, duplicate_share, rng),
+        len(produced),
+        played["attendance"],
+        played["start_time"],
     )
 
 

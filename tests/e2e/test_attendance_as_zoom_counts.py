@@ -17,11 +17,11 @@ import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
+from chaos.drill import daytime_zone
 from service.broker import stop_embedded_redis
 from service.local_run import procfile
 from service.token_box import new_key
@@ -70,14 +70,6 @@ def _script(start: datetime) -> dict:
             },
         ],
     }
-
-
-def _a_zone_where_it_is_daytime(moment: datetime) -> str:
-    """A time zone in which `moment` falls between 01:00 and 21:00, so a one-hour session stays on one day."""
-    for zone in ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Pacific/Honolulu"):
-        if 1 <= moment.astimezone(ZoneInfo(zone)).hour < 21:
-            return zone
-    raise AssertionError(f"no daytime zone for {moment}")
 
 
 @pytest.fixture
@@ -185,7 +177,7 @@ def _training(lms: Lms, sim, academy_id: int, host_id: int, kind: str, start: da
         "theme": f"Attendance as Zoom counts it ({kind})",
         "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration": 60,
-        "timezone": _a_zone_where_it_is_daytime(start),
+        "timezone": daytime_zone(start),
         "meeting_type": kind,
         "organizer_id": host_id,
     }
