@@ -12,7 +12,8 @@
 5. Waits for the worker, then for Zoom's participant report (which knows the
    lost leave), and prints the training and its attendance next to what Zoom
    itself counted, with what Zoom's rules left out or counted (waiting room,
-   breakout room), then where to look. Ctrl-C stops it (`--once`: at once).
+   breakout room), then where to look: the admin pages with their login, the
+   training's page, the meeting's webhooks. Ctrl-C stops it (`--once`: at once).
 
 The academy is connected to the simulated account by OAuth, as an admin would;
 the worker then creates the meeting in Zoom, registers the learners and pushes
@@ -35,7 +36,14 @@ import requests
 
 from config import load_settings
 from service.broker import stop_embedded_redis
-from service.local_run import service_env, start_service, stop_on_signals, stop_service, wait_while_running
+from service.local_run import (
+    service_env,
+    start_service,
+    stop_on_signals,
+    stop_service,
+    wait_while_running,
+    where_to_look,
+)
 from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import serve_in_thread
 
@@ -292,13 +300,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Zoom validated the webhook endpoint: {validation['valid']}", flush=True)
         result = run_demo(Lms(base, env["API_TOKEN"]), zoom)
         show(result)
+        training = result["training"]
         print(
-            f"\nWhere to look:\n"
-            f"  LMS API     {base}/api/v1/trainings/{result['training']['id']} and .../attendance"
-            f"  (Authorization: Bearer {env['API_TOKEN']})\n"
-            f"  Zoom        {zoom.url}/_sim/state, /_sim/meetings/<id>, /_sim/webhooks, /_sim/requests\n"
-            f"  database    {load_settings(env).database_url}\n"
-            "  admin pages arrive with issue 6.\n",
+            f"\nWhere to look:\n{where_to_look(env)}"
+            f"  training: {base}/admin/trainings/{training['id']}   (its runs, changes, pushes, attendance)\n"
+            f"  events:   {base}/admin/events?meeting={training['zoom']['meeting_id']}   (the meeting's webhooks)\n"
+            f"  LMS API:  {base}/api/v1/trainings/{training['id']} and .../attendance\n"
+            f"  Zoom:     {zoom.url}/_sim/state, /_sim/meetings/<id>, /_sim/webhooks, /_sim/requests\n"
+            f"  database: {load_settings(env).database_url}\n",
             flush=True,
         )
         if not args.once:

@@ -2,7 +2,9 @@
 
 Starts (or joins) the embedded Redis when REDIS_URL is unset, applies migrations
 (the Procfile's `release`), then runs its `web` and `worker` lines until Ctrl-C.
-Secrets left unset get development values printed on start, so a curl example works.
+Secrets left unset get development values printed on start (the admin login, the
+API and metrics tokens), kept in the instance directory, so a curl example works
+and the dashboards open.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from config import load_settings
@@ -58,30 +61,51 @@ def service_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("PORT", "5000")
     env.setdefault("ZOOM_WEBHOOK_SECRET_TOKEN", "dev-webhook-secret-" + secrets.token_hex(4))
     env.setdefault("API_TOKEN", "dev-api-token-" + secrets.token_hex(4))
-    env.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
     env.setdefault("ADMIN_COOKIE_SECURE", "false")  # plain HTTP on localhost
     env.setdefault("LOG_FORMAT", "text")  # a person reads these
+    env.setdefault("ADMIN_USERNAME", "admin")
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     settings = load_settings(env)
-    if not env.get("TOKEN_ENCRYPTION_KEY"):
-        env["TOKEN_ENCRYPTION_KEY"] = development_token_key(settings.instance_dir)
+    # Kept in the instance directory, so a restart keeps the admin's login, session and stored Zoom tokens.
+    for name, file, make in DEVELOPMENT_SECRETS:
+        if not env.get(name):
+            env[name] = development_secret(settings.instance_dir, file, make)
     if settings.uses_embedded_redis:
         env["REDIS_URL"] = "unix://" + embedded_redis_socket(settings)
     return env
 
 
-def development_token_key(instance_dir: Path) -> str:
-    """A Fernet key kept in the instance directory, so tokens stored by `make run` open after a restart.
+DEVELOPMENT_SECRETS = (
+    ("TOKEN_ENCRYPTION_KEY", "dev-token-encryption.key", new_key),
+    ("SECRET_KEY", "dev-secret-key", lambda: secrets.token_urlsafe(32)),
+    ("ADMIN_PASSWORD", "dev-admin-password", lambda: secrets.token_urlsafe(12)),
+    ("METRICS_TOKEN", "dev-metrics-token", lambda: "dev-metrics-" + secrets.token_hex(8)),
+)
 
-    For development only: production sets TOKEN_ENCRYPTION_KEY from its secret store.
+
+def development_secret(instance_dir: Path, file: str, make) -> str:
+    """A secret kept in the instance directory (mode 0600), made once: `make run`'s only, never production's.
+
+    Production sets each from its secret store; an environment value always wins.
     """
-    path = instance_dir / "dev-token-encryption.key"
+    path = instance_dir / file
     if not path.exists():
         instance_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(new_key())
-        path.chmod(0o600)
+        path.touch(mode=0o600)
+        path.write_text(make())
     return path.read_text().strip()
+
+
+def where_to_look(env: dict[str, str]) -> str:
+    """The lines `make run` (and `make demo`) print: every URL with the credential it takes."""
+    url = f"http://127.0.0.1:{env['PORT']}"
+    return (
+        f"  admin:    {url}/admin/   (user {env['ADMIN_USERNAME']}, password {env['ADMIN_PASSWORD']})\n"
+        f"  webhook:  POST {url}/webhooks/zoom   (ZOOM_WEBHOOK_SECRET_TOKEN={env['ZOOM_WEBHOOK_SECRET_TOKEN']})\n"
+        f"  LMS API:  {url}/api/v1/...          (Authorization: Bearer {env['API_TOKEN']})\n"
+        f"  metrics:  {url}/metrics             (Authorization: Bearer {env['METRICS_TOKEN']})\n"
+    )
 
 
 def start_service(env: dict[str, str]) -> list[subprocess.Popen]:
@@ -122,20 +146,32 @@ def wait_while_running(children: list[subprocess.Popen]) -> None:
         pass
 
 
+def wait_until_answering(env: dict[str, str], children: list[subprocess.Popen], timeout: float = 60.0) -> bool:
+    """Until the web process answers its health check (what "running" means), or a process exits."""
+    url = f"http://127.0.0.1:{env['PORT']}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(child.poll() is None for child in children):
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:  # not listening yet (URLError is an OSError)
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def main() -> int:
     stop_on_signals()
     env = service_env()
     children = start_service(env)
-    url = f"http://127.0.0.1:{env['PORT']}"
-    print(
-        f"\nzoomsync is running at {url}\n"
-        f"  webhook:  POST {url}/webhooks/zoom   (ZOOM_WEBHOOK_SECRET_TOKEN={env['ZOOM_WEBHOOK_SECRET_TOKEN']})\n"
-        f"  LMS API:  {url}/api/v1/...          (Authorization: Bearer {env['API_TOKEN']})\n"
-        f"  database: {load_settings(env).database_url}\n"
-        f"  redis:    {shlex.quote(env['REDIS_URL'])}\n"
-        "Ctrl-C stops it.\n",
-        flush=True,
-    )
+    if not wait_until_answering(env, children):
+        print("zoomsync did not answer on its port: see the lines above", file=sys.stderr, flush=True)
+        stop_service(children)
+        return 1
+    stores = f"  database: {load_settings(env).database_url}\n  redis:    {shlex.quote(env['REDIS_URL'])}\n"
+    running = f"\nzoomsync is running at http://127.0.0.1:{env['PORT']}\n"
+    print(f"{running}{where_to_look(env)}{stores}Ctrl-C stops it.\n", flush=True)
     try:
         wait_while_running(children)
     finally:

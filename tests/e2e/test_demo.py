@@ -49,3 +49,8 @@ def test_demo_plays_a_meeting_and_prints_matching_attendance(tmp_path):
         "alan.turing@example.org": (30.0, 30.0, ""),  # the lost leave: Zoom's report knew better
     }
     assert re.search(r"^A guest without an account \(guest\)\s+15\.0$", out, re.MULTILINE)
+    # Where to look: the admin pages with the login make run keeps, the training's page, its meeting's webhooks.
+    password = (tmp_path / "instance" / "dev-admin-password").read_text().strip()
+    assert re.search(rf"admin:\s+http://127\.0\.0\.1:\d+/admin/\s+\(user admin, password {re.escape(password)}\)", out)
+    assert re.search(r"training:\s+http://127\.0\.0\.1:\d+/admin/trainings/\d+\s", out), out
+    assert re.search(r"events:\s+http://127\.0\.0\.1:\d+/admin/events\?meeting=\d+\s", out), out
