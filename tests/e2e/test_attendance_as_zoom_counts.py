@@ -12,21 +12,15 @@ participant report has been read.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
 
 from chaos.drill import daytime_zone
-from service.broker import stop_embedded_redis
-from service.local_run import procfile
 from service.token_box import new_key
-from tests.e2e.conftest import SECRET
-from tests.e2e.test_procfile import AUTH, ROOT, wait_for
+from tests.e2e.conftest import SECRET, procfile_processes, wait_for
+from tests.e2e.test_procfile import AUTH
 from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import serve_in_thread
 
@@ -92,35 +86,10 @@ def system(stack_env, tmp_path):
         "TOKEN_ENCRYPTION_KEY": new_key(),
         "REPORT_DELAYS": f"{LIVE_WINDOW},3,3,3,3,3",
     }
-    entries = procfile()
-    subprocess.run(["bash", "-c", entries["release"]], cwd=ROOT, env=env, check=True, timeout=120)
-    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("web", "worker")}
-    procs = {
-        name: subprocess.Popen(
-            ["bash", "-c", "exec " + entries[name]],
-            cwd=ROOT,
-            env=env,
-            stdout=logs[name],
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for name in ("web", "worker")
-    }
-    base = f"http://127.0.0.1:{env['PORT']}"
     try:
-        wait_for(lambda: requests.get(f"{base}/healthz", timeout=1).ok, "web to answer", procs, logs)
-        yield Lms(f"{base}/api/v1", procs, logs), sim
+        with procfile_processes(env, tmp_path) as running:
+            yield Lms(f"{running.base}/api/v1", running.procs, running.logs), sim
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        stop_embedded_redis(Path(env["INSTANCE_DIR"]))
         sim.stop()
 
 

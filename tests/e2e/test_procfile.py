@@ -7,22 +7,14 @@ Two stacks: PostgreSQL + Redis (production), and the embedded defaults of
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from service.broker import stop_embedded_redis
-from service.local_run import procfile
-from tests.e2e.conftest import SECRET, TOKEN
+from tests.e2e.conftest import SECRET, TOKEN, procfile_processes, wait_for
 from zoomsim.config import SimConfig, default_spec_dir
 from zoomsim.server import serve_in_thread
 
-ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MEETING = 85212345678
 
@@ -31,55 +23,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def service(stack_env, tmp_path):
-    entries = procfile()
-    subprocess.run(["bash", "-c", entries["release"]], cwd=ROOT, env=stack_env, check=True, timeout=120)
-    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("web", "worker")}
-    procs = {
-        name: subprocess.Popen(
-            ["bash", "-c", "exec " + entries[name]],
-            cwd=ROOT,
-            env=stack_env,
-            stdout=logs[name],
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for name in ("web", "worker")
-    }
-    base = f"http://127.0.0.1:{stack_env['PORT']}"
-    try:
-        wait_for(lambda: requests.get(f"{base}/healthz", timeout=1).ok, "web to answer", procs, logs)
-        yield base
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        stop_embedded_redis(Path(stack_env["INSTANCE_DIR"]))
-
-
-def wait_for(check, what, procs=None, logs=None, timeout=40.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except requests.RequestException:
-            pass
-        for name, proc in (procs or {}).items():
-            if proc.poll() is not None:
-                logs[name].seek(0)
-                pytest.fail(f"{name} exited with {proc.returncode}:\n{logs[name].read()[-4000:]}")
-        time.sleep(0.2)
-    dump = ""
-    for name, log in (logs or {}).items():
-        log.seek(0)
-        dump += f"\n--- {name} ---\n{log.read()[-3000:]}"
-    pytest.fail(f"timed out waiting for {what}{dump}")
+    with procfile_processes(stack_env, tmp_path) as running:
+        yield running.base
 
 
 @pytest.fixture
