@@ -172,7 +172,7 @@ def on_started(ctx: Context, event: dict[str, Any]) -> None:
     started = event["payload"]["object"].get("start_time") or _ms_to_time(ctx.event_ts)
     if started is not None and (instance.started_at is None or started < instance.started_at):
         instance.started_at = started
-    # The training's status follows from all its runs (reconcile._summarise_runs): a webinar.started
+    # The training's status follows from all its runs (runs.summarise_runs): a webinar.started
     # does not say whether it is a practice session; only the webinar.ended does.
 
 
