@@ -30,8 +30,11 @@ sim: $(STAMP)
 migrate: $(STAMP)
 	$(VENV)/bin/alembic upgrade head
 
-## test: lint, then unit, integration (real Redis and PostgreSQL) and end-to-end tests
-test: $(STAMP)
+## test: the machine's set-up (tools/test-machine.sh), lint, then unit, integration (real Redis and PostgreSQL)
+##   and end-to-end tests
+test:
+	./tools/test-machine.sh
+	@$(MAKE) --no-print-directory venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
