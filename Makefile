@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo sim test lint audit faults long-drills soak bench bench-quick bench-tools migrate clean
+.PHONY: venv run demo sim test doctor lint audit faults long-drills soak bench bench-quick bench-tools migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(STAMP)
 ## sim: a standalone Zoom simulator on port 9100 (SIM_ARGS="--help" lists its flags)
 sim: $(STAMP)
 	$(PY) -m zoomsim --control $(SIM_ARGS)
+
+## doctor: check the service `make run` started (settings, stores, workers, cron, Zoom); a deployment runs
+##   `flask --app service.app:create_app doctor` in its own environment instead
+doctor: $(STAMP)
+	$(PY) -m service.local_run doctor
 
 ## migrate: apply migrations to DATABASE_URL (default: SQLite under instance/)
 migrate: $(STAMP)

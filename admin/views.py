@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from admin import charts, security
 from models import Academy, InboxAttempt, InboxEvent, ZoomConnection, utcnow
 from models.database import minute_of
-from service import health
+from service import doctor, health
 from service.inbox_admin import replay_events
 from service.services import services
 from workers.queues import request_reconcile
@@ -111,6 +111,7 @@ def overview():
         queues = None
     return render_template(
         "admin/overview.html",
+        checks=doctor.run_checks(svc, renew_tokens=False, now=now),
         inbox=inbox,
         outbox=outbox,
         queues=queues,

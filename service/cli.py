@@ -1,4 +1,4 @@
-"""`flask` commands: the worker (with scheduler and sweeper) and a one-off sweep."""
+"""`flask` commands: the worker (with scheduler and sweeper), replay, a one-off sweep, and the doctor."""
 
 from __future__ import annotations
 
@@ -42,3 +42,17 @@ def register_cli(app: Flask) -> None:
         click.echo(
             f"queued {reconcile} reconcile, {push} push and {reports} report job(s); {waiting} notification(s) wait"
         )
+
+    @app.cli.command("doctor")
+    def doctor_command() -> None:
+        """Check settings, stores, migrations, workers, the cron and each Zoom connection; exit 1 on a failure."""
+        import logging
+
+        from service import doctor
+        from service.services import services
+
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # reading the migrations is no news
+        checks = doctor.run_checks(services())
+        click.echo(doctor.table(checks))
+        if doctor.failed(checks):
+            raise SystemExit(1)

@@ -3,8 +3,9 @@
 Starts (or joins) the embedded Redis when REDIS_URL is unset, applies migrations
 (the Procfile's `release`), then runs its `web` and `worker` lines until Ctrl-C.
 Secrets left unset get development values printed on start (the admin login, the
-API and metrics tokens), kept in the instance directory, so a curl example works
-and the dashboards open.
+webhook secret, the API and metrics tokens), kept in the instance directory, so a
+curl example works across restarts, the dashboards open, and `make doctor` (the
+doctor with this same environment) checks what `make run` started.
 """
 
 from __future__ import annotations
@@ -59,8 +60,6 @@ def service_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment `make run` gives the Procfile's processes: the caller's, plus development defaults."""
     env = dict(os.environ if base is None else base)
     env.setdefault("PORT", "5000")
-    env.setdefault("ZOOM_WEBHOOK_SECRET_TOKEN", "dev-webhook-secret-" + secrets.token_hex(4))
-    env.setdefault("API_TOKEN", "dev-api-token-" + secrets.token_hex(4))
     env.setdefault("ADMIN_COOKIE_SECURE", "false")  # plain HTTP on localhost
     env.setdefault("LOG_FORMAT", "text")  # a person reads these
     env.setdefault("ADMIN_USERNAME", "admin")
@@ -77,6 +76,8 @@ def service_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 DEVELOPMENT_SECRETS = (
+    ("ZOOM_WEBHOOK_SECRET_TOKEN", "dev-webhook-secret", lambda: "dev-webhook-secret-" + secrets.token_hex(8)),
+    ("API_TOKEN", "dev-api-token", lambda: "dev-api-token-" + secrets.token_hex(8)),
     ("TOKEN_ENCRYPTION_KEY", "dev-token-encryption.key", new_key),
     ("SECRET_KEY", "dev-secret-key", lambda: secrets.token_urlsafe(32)),
     ("ADMIN_PASSWORD", "dev-admin-password", lambda: secrets.token_urlsafe(12)),
@@ -161,7 +162,16 @@ def wait_until_answering(env: dict[str, str], children: list[subprocess.Popen], 
     return False
 
 
-def main() -> int:
+def doctor(env: dict[str, str]) -> int:
+    """`make doctor`: the doctor with the environment `make run` gives its processes (same stores, secrets)."""
+    command = [sys.executable, "-m", "flask", "--app", "service.app:create_app", "doctor"]
+    return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["doctor"]:
+        return doctor(service_env())
     stop_on_signals()
     env = service_env()
     children = start_service(env)

@@ -92,7 +92,7 @@ def test_the_overview_draws_the_intake_chart_with_data(admin, shot):
     assert joined.evaluate("e => getComputedStyle(e).stroke") not in ("none", "")  # admin.css applied
     legend = page.locator("ul.legend li").all_inner_texts()
     assert "meeting.participant_joined: 6" in legend and "meeting.started: 1" in legend, legend
-    connection = page.locator("tr", has_text="Browser Academy").inner_text()
+    connection = page.locator("tr.status-connected", has_text="Browser Academy").inner_text()
     assert "light: 30 of 30/s free" in connection and "heavy: 10 of 10/s free" in connection
     assert "blocked until" in connection and "host host-browser: 3 of 100" in connection
     shot(page, "overview")

@@ -37,6 +37,18 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float = 90.0) -> s
     return "".join(lines)
 
 
+def _doctor_until_well(env: dict[str, str], timeout: float = 60.0) -> subprocess.CompletedProcess:
+    """The doctor, again until it passes: the worker registers and the cron's first sweep runs within seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = subprocess.run(
+            [sys.executable, "-m", "service.local_run", "doctor"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        if done.returncode == 0 or time.monotonic() > deadline:
+            return done
+        time.sleep(1)
+
+
 def test_make_run_prints_an_admin_login_that_opens_the_dashboards(tmp_path):
     instance = tmp_path / "instance"
     env = {k: v for k, v in os.environ.items() if k not in SECRETS_OF_THE_ENVIRONMENT}
@@ -76,6 +88,13 @@ def test_make_run_prints_an_admin_login_that_opens_the_dashboards(tmp_path):
         assert requests.get(metrics_url, timeout=10).status_code == 401
         scraped = requests.get(metrics_url, headers={"Authorization": f"Bearer {metrics_token}"}, timeout=10)
         assert scraped.status_code == 200 and "zoomsync_" in scraped.text
+
+        # `make doctor` ($(PY) -m service.local_run doctor) beside it: all green once the cron has swept.
+        doctor = _doctor_until_well(env)
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        rows = [line for line in doctor.stdout.splitlines() if line and not line.startswith(" ")]
+        assert rows and all(line.startswith("OK ") for line in rows), doctor.stdout
+        assert any("workers" in line and "serving reconcile, outbound, maintenance" in line for line in rows)
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
         try:

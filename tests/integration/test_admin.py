@@ -270,6 +270,16 @@ def _limiter(app, **options) -> RedisLimiter:
     return RedisLimiter(app.extensions["zoomsync"].redis, **options)
 
 
+def test_the_overview_shows_the_doctors_checks_without_calling_zoom(app, admin, session_factory):
+    _connect(session_factory)  # an account whose token was never had, and no webhook yet
+    page = admin.get("/admin/").data.decode()
+    checks = page[page.index("<h2>Checks</h2>") : page.index("<h2>Webhooks received")]
+    assert '<tr class="check-fail"><td>workers</td><td>fail</td><td>no RQ worker is running' in checks
+    assert "start the Procfile&#39;s worker" in checks  # the fix beside it
+    assert f"no verified webhook from account {ACCOUNT} yet" in checks
+    assert '<tr class="check-ok"><td>database</td>' in checks
+
+
 @pytest.fixture
 def long_window(monkeypatch):
     """A 30 s window for acquire and the overview alike: the page is read before the calls leave it, however slow."""

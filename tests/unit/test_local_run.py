@@ -22,6 +22,8 @@ def test_the_environment_always_wins(tmp_path):
         "METRICS_TOKEN": "chosen-metrics",
         "SECRET_KEY": "chosen-secret",
         "TOKEN_ENCRYPTION_KEY": "chosen-key",
+        "ZOOM_WEBHOOK_SECRET_TOKEN": "chosen-webhook-secret",
+        "API_TOKEN": "chosen-api-token",
     }
     env = service_env(chosen)
     assert {name: env[name] for name in chosen} == chosen
