@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run demo sim test doctor lint audit faults long-drills soak bench bench-quick bench-tools migrate clean
+.PHONY: venv run demo sim test doctor docs lint audit faults long-drills soak bench bench-quick bench-tools migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ sim: $(STAMP)
 ##   `flask --app service.app:create_app doctor` in its own environment instead
 doctor: $(STAMP)
 	$(PY) -m service.local_run doctor
+
+## docs: rewrite docs/zoom-setup.md's generated lists (the events to subscribe to, the scopes) from the code
+docs: $(STAMP)
+	$(PY) -m tools.zoom_setup_doc
 
 ## migrate: apply migrations to DATABASE_URL (default: SQLite under instance/)
 migrate: $(STAMP)

@@ -1,4 +1,4 @@
-"""`flask` commands: the worker (with scheduler and sweeper), replay, a one-off sweep, and the doctor."""
+"""`flask` commands: the worker (with scheduler and sweeper), replay, a one-off sweep, re-sealing tokens, the doctor."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ def register_cli(app: Flask) -> None:
         click.echo(
             f"queued {reconcile} reconcile, {push} push and {reports} report job(s); {waiting} notification(s) wait"
         )
+
+    @app.cli.command("reseal-tokens")
+    def reseal_tokens_command() -> None:
+        """Seal every stored Zoom token and client secret under the first TOKEN_ENCRYPTION_KEY (key rotation)."""
+        from service.services import services
+        from service.zoom_tokens import reseal_all
+
+        click.echo(f"resealed the secrets of {reseal_all(services())} Zoom connection(s) under the first key")
 
     @app.cli.command("doctor")
     def doctor_command() -> None:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from redis.exceptions import LockError, RedisError
+from sqlalchemy import select
 
 from models import ZoomConnection, utcnow
 from service import metrics
@@ -170,3 +171,25 @@ class ConnectionTokens:
     def __call__(self, refresh: bool) -> str:
         self.last = access_token(self.svc, self.connection_id, refused=self.last if refresh else None)
         return self.last
+
+
+SEALED_FIELDS = ("access_token_sealed", "refresh_token_sealed", "client_secret_sealed")
+
+
+def reseal_all(svc: Services) -> int:
+    """Every stored Zoom secret sealed again under the first TOKEN_ENCRYPTION_KEY; returns how many connections.
+
+    The step of a key rotation after the new key is listed first: once it has run, the old key can go.
+    Each connection is re-read under its token lock, so a refresh running meanwhile is never overwritten.
+    """
+    box = TokenBox(svc.settings.token_encryption_keys)
+    with svc.unit_of_work() as uow:
+        ids = list(uow.session.scalars(select(ZoomConnection.id).order_by(ZoomConnection.id)))
+    for connection_id in ids:
+        with token_lock(svc, connection_id), svc.unit_of_work() as uow:
+            connection = uow.session.get(ZoomConnection, connection_id)
+            for name in SEALED_FIELDS:
+                if getattr(connection, name):
+                    setattr(connection, name, box.reseal(getattr(connection, name)))
+            uow.commit()
+    return len(ids)

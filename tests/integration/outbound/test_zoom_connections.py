@@ -19,7 +19,8 @@ from sqlalchemy import select, text
 from models import InboxEvent, ZoomConnection
 from service import zoom_connections
 from service import zoom_tokens as zoom_tokens_module
-from service.token_box import TokenBox
+from service.app import create_app
+from service.token_box import TokenBox, new_key
 from service.zoom_tokens import ConnectionBroken, access_token
 from tests.helpers import AUTH, TOKEN_KEY, deliver, run_jobs, sim_bodies
 
@@ -362,3 +363,32 @@ def test_the_sweeper_queues_an_account_event_whose_job_was_lost(app, client, aca
     assert queue(svc.redis, MAINTENANCE_QUEUE).count == 1
     run_jobs(app)
     assert connection_row(svc, academy).status == "disconnected"
+
+
+# --- rotating TOKEN_ENCRYPTION_KEY ----------------------------------------------------------------
+
+
+def test_reseal_tokens_moves_every_stored_secret_to_the_new_key_so_the_old_can_go(
+    client, academy, zoom, svc, backend, settings
+):
+    connect_oauth(client, academy)
+    other = client.post("/api/v1/academies", json={"name": "Own account"}, headers=AUTH).json["id"]
+    assert (
+        client.put(f"/api/v1/academies/{other}/zoom-connection", json=s2s_body(zoom), headers=AUTH).status_code == 200
+    )
+    new = new_key()
+    engine, redis = backend
+    # Step 2 of the rotation: the new key first, the old one still listed; then the command.
+    rotating = create_app(replace(settings, token_encryption_keys=(new, TOKEN_KEY)), engine=engine, redis=redis)
+    done = rotating.test_cli_runner().invoke(args=["reseal-tokens"])
+    assert done.exit_code == 0 and "2 Zoom connection(s)" in done.output, done.output
+    only_new = TokenBox([new])
+    for row in (connection_row(svc, academy), connection_row(svc, other)):
+        for name in zoom_tokens_module.SEALED_FIELDS:
+            if getattr(row, name):
+                only_new.open(getattr(row, name))  # raises if any value is still under the old key
+    # Step 3: the old key gone, the connections still get their tokens.
+    after = create_app(replace(settings, token_encryption_keys=(new,)), engine=engine, redis=redis)
+    with after.app_context():
+        for row in (connection_row(svc, academy), connection_row(svc, other)):
+            assert access_token(after.extensions["zoomsync"], row.id)
