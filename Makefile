@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test`. Everything else supports them.
+# The README's commands: `make run`, `make test` and `make demo`. Everything else supports them.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

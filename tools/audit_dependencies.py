@@ -151,7 +151,10 @@ def main(
     for line in verdict.lines:
         print(f"audit: {line}")
     if verdict.code == FIXABLE:
-        print("audit: FAILED: upgrade the pins above to a fixed version (README, 'Dependencies')", file=sys.stderr)
+        print(
+            "audit: FAILED: upgrade the pins above to a fixed version (docs/operations.md, 'Dependencies')",
+            file=sys.stderr,
+        )
     elif verdict.code == BROKEN:
         print(f"audit: BROKEN: {verdict.reason}", file=sys.stderr)
     elif verdict.code == UNREACHABLE:

@@ -1,6 +1,6 @@
 """Hypothesis strategies for hostile webhook input, and the oracle the properties judge answers by.
 
-The oracle restates the endpoint's documented contract (README "Webhook answers",
+The oracle restates the endpoint's documented contract (docs/architecture.md, "Webhook answers";
 webhook/envelope.py) from the bytes alone: a signed body is an event when it is
 strict UTF-8 JSON, an object, with a non-empty string `event`, an object
 `payload`, and nested no deeper than MAX_NESTING; every such body is kept (a url_validation

@@ -1,12 +1,13 @@
 """Hostile input at POST /webhooks/zoom and in the worker behind it, as properties (issue 7).
 
 Never a 5xx; never a row or a job without a valid signature; every verified
-event kept (or refused with 400 when it is no event, as the README's table
-says); and every kept event settled by the worker (processed, ignored,
-unmatched, or failed with its reason) without a job raising. The worker runs
-with the default MAX_EVENT_ATTEMPTS, so an odd event mistaken for a passing
-fault (left pending for a retry) fails the property: the README promises a
-malformed event ends `failed` at once.
+event kept (or refused with 400 when it is no event, as the table in
+docs/architecture.md, "Webhook answers", says); and every kept event settled by
+the worker (processed, ignored, unmatched, or failed with its reason) without a
+job raising. The worker runs with the default MAX_EVENT_ATTEMPTS, so an odd
+event mistaken for a passing fault (left pending for a retry) fails the
+property: docs/architecture.md ("Failures") promises a malformed event ends
+`failed` at once.
 
 Each property runs on both backends against one app; the database is not reset
 between examples, so counts are compared before and after each request.

@@ -198,7 +198,8 @@ def test_a_redirect_is_rejected(status):
 
 
 def test_older_endpoints_http_300_daily_cap_is_a_daily_rate_limit():
-    # README: "Older endpoints answered the daily cap with HTTP 300, code 300": not a permanent refusal
+    # ../shared/zoom/README.md: "Older endpoints answered the daily cap with HTTP 300, code 300":
+    # not a permanent refusal
     error = classify(300, {"code": 300, "message": DAILY_MESSAGE}, {}, NOW)
     assert isinstance(error, ZoomRateLimited)
     assert error.daily is True
