@@ -40,6 +40,7 @@ def prometheus():
             "zoomsync_inbox_events": ("Webhook inbox rows by status", "status", inbox),
             "zoomsync_outbox_items": ("Pushes to Zoom by status", "status", outbox),
         }
+        metrics.flush(svc.redis)
         body = metrics.exposition(svc.redis, gauges)
     except RedisError:
         return jsonify(error="Redis does not answer: no metrics now"), 503

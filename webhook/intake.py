@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models import InboxEvent
+from models import InboxEvent, utcnow
 from models.database import insert_ignoring_duplicates
 from service.unit_of_work import UnitOfWork
 from webhook.dedupe import dedupe_key
 from webhook.envelope import Envelope
+from webhook.group_commit import GroupCommit
 
 # Request headers kept with the event for the admin's detail view. Not the signature: stored beside
 # the body it would let anyone who reads the database guess at a weak secret offline.
@@ -42,28 +43,38 @@ def initial_status(envelope: Envelope) -> tuple[str, str | None]:
     return "pending", None
 
 
+def inbox_row(envelope: Envelope, raw_body: bytes, headers: dict[str, str]) -> dict:
+    """The inbox row of a verified delivery, as the intake and the drift check insert it."""
+    status, error = initial_status(envelope)
+    return dict(
+        dedupe_key=dedupe_key(envelope.body),
+        event_type=envelope.event_type,
+        event_ts=envelope.event_ts,
+        account_id=envelope.account_id,
+        # An account event concerns no meeting: with a meeting id (a signed body may carry one), that
+        # meeting's reconcile job would take it up too, find no handler and retry it as a fault.
+        meeting_id=None if envelope.account_event else envelope.meeting_id,
+        meeting_uuid=envelope.meeting_uuid,
+        participant_uuid=envelope.participant_uuid,
+        raw_body=raw_body,
+        headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
+        status=status,
+        last_error=error,
+        received_at=utcnow(),
+    )
+
+
 def store_event(uow: UnitOfWork, envelope: Envelope, raw_body: bytes, headers: dict[str, str]) -> Stored:
     """Insert the event unless its dedupe key is already there; commits. DB errors propagate (503)."""
-    status, error = initial_status(envelope)
-    inbox_id = insert_ignoring_duplicates(
-        uow.session,
-        InboxEvent,
-        dict(
-            dedupe_key=dedupe_key(envelope.body),
-            event_type=envelope.event_type,
-            event_ts=envelope.event_ts,
-            account_id=envelope.account_id,
-            # An account event concerns no meeting: with a meeting id (a signed body may carry one), that
-            # meeting's reconcile job would take it up too, find no handler and retry it as a fault.
-            meeting_id=None if envelope.account_event else envelope.meeting_id,
-            meeting_uuid=envelope.meeting_uuid,
-            participant_uuid=envelope.participant_uuid,
-            raw_body=raw_body,
-            headers={name: headers[name] for name in KEPT_HEADERS if name in headers},
-            status=status,
-            last_error=error,
-        ),
-        conflict_column="dedupe_key",
-    )
+    row = inbox_row(envelope, raw_body, headers)
+    inbox_id = insert_ignoring_duplicates(uow.session, InboxEvent, row, conflict_column="dedupe_key")
     uow.commit()
-    return Stored(inbox_id=inbox_id, status=status if inbox_id is not None else "duplicate")
+    return Stored(inbox_id=inbox_id, status=row["status"] if inbox_id is not None else "duplicate")
+
+
+def keep(writer: GroupCommit, envelope: Envelope, raw_body: bytes, headers: dict[str, str]) -> Stored:
+    """The webhook's path: the row goes in with whatever else this process is committing (group commit);
+    returns once it is committed. DB errors propagate (503)."""
+    row = inbox_row(envelope, raw_body, headers)
+    inbox_id = writer.store(row)
+    return Stored(inbox_id=inbox_id, status=row["status"] if inbox_id is not None else "duplicate")

@@ -12,20 +12,46 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from models import InboxEvent
 from service import metrics
-from service.services import services
+from service.services import EXTENSION_KEY, Services, services
 from webhook import signature
-from webhook.envelope import URL_VALIDATION, MalformedBody, read_envelope
-from webhook.intake import store_event
-from workers.queues import enqueue_account_event, request_reconcile
+from webhook.envelope import ACCOUNT_EVENTS, URL_VALIDATION, MalformedBody, read_envelope
+from webhook.group_commit import GroupCommit
+from webhook.intake import keep
+from workers.queues import enqueue_account_event, request_reconciles
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhook", __name__)
+WRITER_KEY = "zoomsync.inbox_writer"
+
+
+@bp.record_once
+def _make_writer(state) -> None:
+    """One group commit per app (so per process): every request thread of it shares its batches."""
+    svc: Services = state.app.extensions[EXTENSION_KEY]
+    state.app.extensions[WRITER_KEY] = GroupCommit(
+        svc.engine, InboxEvent.__table__, "dedupe_key", after_commit=lambda rows: _queue_jobs(svc, rows)
+    )
+
+
+def _queue_jobs(svc: Services, committed: list[tuple[dict, int | None]]) -> None:
+    """After a batch's commit, by its leader: one reconcile request per meeting of the batch's new pending
+    events (markers set in one round trip), and a job per account event. Redis away loses nothing: the
+    events are pending in the inbox and the sweeper queues them."""
+    new = [(row, inbox_id) for row, inbox_id in committed if inbox_id is not None and row["status"] == "pending"]
+    try:
+        for row, inbox_id in new:
+            if row["event_type"] in ACCOUNT_EVENTS:
+                enqueue_account_event(svc.redis, inbox_id)
+        request_reconciles(svc.redis, (row["meeting_id"] for row, _ in new if row["meeting_id"] is not None))
+    except RedisError:
+        log.warning("redis unavailable; %d new inbox event(s) left for the sweeper", len(new))
 
 
 def _error(status: int, message: str):
@@ -33,7 +59,7 @@ def _error(status: int, message: str):
 
 
 def _rejected(svc, status: int, reason: str, message: str):
-    metrics.count(svc.redis, "zoomsync_webhook_rejected", reason=reason)
+    metrics.tally(svc.redis, "zoomsync_webhook_rejected", reason=reason)
     return _error(status, message)
 
 
@@ -74,22 +100,11 @@ def zoom_webhook():
 
     headers = {name.lower(): value for name, value in request.headers.items()}
     try:
-        with svc.unit_of_work() as uow:
-            stored = store_event(uow, envelope, raw_body, headers)
+        stored = keep(current_app.extensions[WRITER_KEY], envelope, raw_body, headers)
     except SQLAlchemyError:
         log.exception("inbox unavailable; answering 503 so Zoom retries")
         return _rejected(svc, 503, "store_unavailable", "event store unavailable, retry later")
     g.event_type, g.meeting_id, g.inbox_id = envelope.event_type, envelope.meeting_id, stored.inbox_id
     outcome = stored.status if stored.created else "duplicate"
-    metrics.count(svc.redis, "zoomsync_webhook_events", event_type=envelope.event_type, outcome=outcome)
-
-    if stored.created and stored.status == "pending":
-        try:
-            if envelope.account_event:
-                enqueue_account_event(svc.redis, stored.inbox_id)
-            else:
-                request_reconcile(svc.redis, envelope.meeting_id)
-        except RedisError:
-            # Stored is what matters; the sweeper queues pending events when Redis is back.
-            log.warning("redis unavailable; inbox event %s left for the sweeper", stored.inbox_id)
+    metrics.tally(svc.redis, "zoomsync_webhook_events", event_type=envelope.event_type, outcome=outcome)
     return jsonify(status=stored.status, id=stored.inbox_id), 200

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
@@ -133,6 +134,24 @@ def request_reconcile(redis: Redis, meeting_id: int) -> str | None:
     return _request(
         redis, marker_key(meeting_id), reconcile_job_id(meeting_id), lambda j: _enqueue_reconcile(redis, meeting_id, j)
     )
+
+
+def request_reconciles(redis: Redis, meeting_ids: Iterable[int]) -> list[str]:
+    """`request_reconcile` for many meetings (an intake batch's): their markers set in one round trip, then a
+    job queued for each meeting whose marker was free; returns the new job ids."""
+    meetings = sorted(set(meeting_ids))
+    if not meetings:
+        return []
+    job_ids = [reconcile_job_id(meeting_id) for meeting_id in meetings]
+    pipe = redis.pipeline(transaction=False)
+    for meeting_id, job_id in zip(meetings, job_ids, strict=True):
+        pipe.set(marker_key(meeting_id), job_id, nx=True, ex=MARKER_TTL_SECONDS)
+    queued = []
+    for meeting_id, job_id, was_free in zip(meetings, job_ids, pipe.execute(), strict=True):
+        if was_free:
+            _enqueue_reconcile(redis, meeting_id, job_id)
+            queued.append(job_id)
+    return queued
 
 
 def ensure_reconcile(redis: Redis, meeting_id: int) -> str | None:

@@ -9,7 +9,10 @@ docs/reliability.md.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -114,3 +117,38 @@ def test_a_worker_killed_in_the_middle_of_a_reconcile_batch_leaves_its_work_to_a
     service = _settled(fs, meeting, played)
     assert service["stored"] == sent["sent"]
     report("worker_sigkill", zoom=sent, at_kill=at_kill, service=service, learners=len(meeting.users))
+
+
+def _gunicorn_workers(web) -> list[int]:
+    """The pids gunicorn's master (the web process) forked to answer requests."""
+    children = Path(f"/proc/{web.popen.pid}/task/{web.popen.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def test_a_web_process_killed_while_deliveries_stream_loses_no_acknowledged_event(system):
+    """SIGKILL to a gunicorn worker, five times, while a 150-person meeting's webhooks arrive: a delivery
+    answered 200 was committed first (group commit answers no one before its batch's commit), so every 200 is
+    a stored row; a delivery cut off unanswered is retried by Zoom and, if its batch had committed, stored
+    once all the same (the redelivery is a duplicate)."""
+    fs = system
+    zoom = system.zoom
+    fs.stack.start("worker")
+    [web] = [p for p in fs.stack.processes if p.name == "web"]
+    meeting = meeting_with_learners(fs, people=150)
+    assert zoom.control.wait_for_webhooks(30)
+    before = {d["message_id"] for d in zoom.control.deliveries()}
+    played = zoom.control.play(meeting.meeting_id, meeting.script)
+    killed = []
+    for _ in range(5):
+        fs.stack.wait_for(lambda: len(_gunicorn_workers(web)) >= 2, "gunicorn's workers up", 30)
+        victim = _gunicorn_workers(web)[0]
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+        time.sleep(0.2)
+    assert zoom.control.wait_for_webhooks(120)
+    zoom_side = delivery_figures([d for d in zoom.control.deliveries() if d["message_id"] not in before])
+    assert zoom_side["attempts"].get("no answer", 0) >= 1  # a kill cut deliveries off: the drill hit the stream
+    assert zoom_side["never_acknowledged"] == 0
+    service = _settled(fs, meeting, played)
+    assert service["stored"] == zoom_side["sent"] + len(before)  # every message once: none lost, none twice
+    report("web_sigkill", zoom=zoom_side, service=service, learners=len(meeting.users), kills=len(killed))

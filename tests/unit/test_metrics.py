@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import fakeredis
 from prometheus_client.parser import text_string_to_metric_families
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -65,3 +67,38 @@ def test_counting_never_fails_the_work_when_redis_is_down():
 
     metrics.count(Down(), "zoomsync_webhook_rejected", reason="signature")
     metrics.observe_latencies(Down(), [1.0])
+
+
+def _rejected(redis) -> float:
+    return _samples(redis).get(("zoomsync_webhook_rejected_total", (("reason", "signature"),)), 0)
+
+
+def test_tallies_reach_redis_at_the_flush_not_before():
+    redis = fakeredis.FakeRedis()
+    for _ in range(3):
+        metrics.tally(redis, "zoomsync_webhook_rejected", reason="signature")
+    assert redis.hgetall(metrics.KEY) == {} or _rejected(redis) < 3  # kept in the process so far
+    metrics.flush(redis)
+    assert _rejected(redis) == 3
+    metrics.flush(redis)
+    assert _rejected(redis) == 3  # a flush adds each count once
+
+
+def test_the_flusher_adds_tallies_by_itself_within_seconds():
+    redis = fakeredis.FakeRedis()
+    metrics.tally(redis, "zoomsync_webhook_rejected", reason="signature")
+    deadline = time.monotonic() + 10 * metrics.FLUSH_SECONDS
+    while _rejected(redis) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _rejected(redis) == 1
+
+
+def test_a_flush_redis_refuses_keeps_its_counts_for_the_next():
+    redis = fakeredis.FakeRedis()
+    metrics.tally(redis, "zoomsync_webhook_rejected", reason="signature", amount=2)
+    real_pipeline = redis.pipeline
+    redis.pipeline = lambda **kwargs: (_ for _ in ()).throw(RedisConnectionError("down"))
+    metrics.flush(redis)
+    redis.pipeline = real_pipeline
+    metrics.flush(redis)
+    assert _rejected(redis) == 2
