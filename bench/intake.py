@@ -1,14 +1,16 @@
-"""Intake benchmark: the real `/webhooks/zoom` against two baselines on the same gunicorn, loaded by wrk.
+"""Intake benchmark: the real `/webhooks/zoom` against three baselines on gunicorn, loaded by wrk.
 
     python -m bench.intake            # 2 interleaved rounds of 15 s each, after a 3 s warm-up (`make bench`)
     python -m bench.intake --quick    # 1 round of 3 s: crashes and wrong counts fail, timings are only shown
 
-Three servers run the Procfile's `web` command on one PostgreSQL and Redis:
-A answers 200 without work, B adds one INSERT of the raw body and a commit, and
-ours verifies the signature, parses, dedupes, stores the inbox row and queues
-the reconcile job. wrk sends pre-signed bodies of simulated webinars (each body
-once, so every request to ours is a new event), with 32 connections. The rows
-run interleaved (A, B, ours, A, B, ours) so a noisy neighbour slows all three.
+Four servers run the Procfile's `web` command on one PostgreSQL and Redis:
+A answers 200 without work, B adds one INSERT of the raw body and a commit (and
+runs a second time as gunicorn's gthread 4 × 1, the shape that suits it best),
+and ours verifies the signature, parses, dedupes, stores the inbox row (group
+commit) and queues the reconcile job. Ours is held to the better B. wrk sends
+pre-signed bodies of simulated webinars (each body once, so every request to
+ours is a new event), with 32 connections. The rows run interleaved (A, B,
+B 4 × 1, ours, A, …) so a noisy neighbour slows all four.
 """
 
 from __future__ import annotations
@@ -38,8 +40,17 @@ from zoomsim.load import generate_events
 from zoomsim.signing import signed_headers
 
 OUR_APP = '"service.app:create_app()"'
+BASELINE_A = "A (bare Flask)"
 BASELINE_B = "B (+ INSERT, commit)"
-BASELINES = {"A (bare Flask)": '"bench.baseline_app:bare()"', BASELINE_B: '"bench.baseline_app:durable()"'}
+BASELINE_B_4X1 = "B on gthread 4 × 1"
+# (name, app, environment of its `web` line, table it stores in): B also under gunicorn's gthread with 4
+# processes of 1 thread, the shape that suits B best, so ours is held to the better B whatever our line is.
+BASELINES = (
+    (BASELINE_A, '"bench.baseline_app:bare()"', {}, None),
+    (BASELINE_B, '"bench.baseline_app:durable()"', {}, RAW_TABLE),
+    (BASELINE_B_4X1, '"bench.baseline_app:durable()"', {"WEB_CONCURRENCY": "4", "WEB_THREADS": "1"}, RAW_TABLE),
+)
+BASELINES_B = (BASELINE_B, BASELINE_B_4X1)
 OURS = "ours (/webhooks/zoom)"
 LUA = Path(__file__).with_name("wrk_signed.lua")
 
@@ -117,9 +128,9 @@ def _start_servers(system: System) -> list[Server]:
     if OUR_APP not in command:
         raise RuntimeError(f"the Procfile's web command no longer names {OUR_APP}: {command}")
     servers = []
-    for (name, app), table in zip(BASELINES.items(), (None, RAW_TABLE), strict=True):
+    for name, app, shape, table in BASELINES:
         port = free_port()
-        process = system.stack.start("web-baseline", command.replace(OUR_APP, app), env={"PORT": str(port)})
+        process = system.stack.start("web-baseline", command.replace(OUR_APP, app), env={"PORT": str(port), **shape})
         url = f"http://127.0.0.1:{port}/webhooks/zoom"
         system.stack.wait_for(lambda u=url: requests.post(u, data=b"{}", timeout=1).ok, f"the baseline {name}")
         servers.append(Server(name, url, process.popen.pid, table))
@@ -161,7 +172,7 @@ def intake(
             for n in range(rounds):
                 for server in servers:
                     if server.name == OURS:
-                        rate_b = max((r.rate for r in runs.get(BASELINE_B, [])), default=1000.0)
+                        rate_b = max((r.rate for b in BASELINES_B for r in runs.get(b, [])), default=1000.0)
                         warm, measured = _new_bodies(workdir, n, rate_b, warmup, seconds)
                     else:
                         warm = measured = (pool, None)
@@ -252,16 +263,16 @@ def _mean(values: list[float]) -> float:
 
 def _targets(result: Result, runs: dict[str, list[WrkRun]]) -> None:
     ours = _mean([r.rate for r in runs.get(OURS, [])])
-    floor = _mean([r.rate for r in runs.get(BASELINE_B, [])])
-    ceiling = _mean([r.rate for name, rs in runs.items() if name not in (OURS, BASELINE_B) for r in rs])
+    floor = max(_mean([r.rate for r in runs.get(name, [])]) for name in BASELINES_B)
+    ceiling = _mean([r.rate for r in runs.get(BASELINE_A, [])])
     worst_p99 = max((r.p99_ms for r in runs.get(OURS, [])), default=0.0)
     result.targets += [
-        Target("ours ÷ baseline B (mean requests/s)", ours / floor if floor else 0.0, 0.8),
+        Target("ours ÷ the better baseline B (mean requests/s)", ours / floor if floor else 0.0, 1.0),
         Target("ours, events/s", ours, 1000),
         Target("ours, p99 latency (worst round)", worst_p99, 100, at_least=False, unit=" ms"),
     ]
     if ceiling:
-        result.notes.append(f"ours ÷ baseline A: {ours / ceiling:.2f}; B ÷ A: {floor / ceiling:.2f}.")
+        result.notes.append(f"ours ÷ baseline A: {ours / ceiling:.2f}; the better B ÷ A: {floor / ceiling:.2f}.")
 
 
 def main(argv: list[str] | None = None) -> int:
