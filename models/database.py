@@ -78,7 +78,7 @@ def insert_ignoring_duplicates(session: Session, model, values: dict | list[dict
     session.flush()
     connection = session.connection()
     single = isinstance(values, dict)
-    statement = _ignoring_insert(connection.dialect.name, model.__table__, conflict_column, single)
+    statement = ignoring_insert(connection.dialect.name, model.__table__, conflict_column, ("id",) if single else ())
     if not single:
         connection.execute(statement, values)  # executemany: batched by the driver, no giant VALUES to compile
         return None
@@ -86,7 +86,8 @@ def insert_ignoring_duplicates(session: Session, model, values: dict | list[dict
 
 
 @lru_cache(maxsize=64)
-def _ignoring_insert(dialect: str, table: Table, conflict_column: str, returning_id: bool):
+def ignoring_insert(dialect: str, table: Table, conflict_column: str, returning: tuple[str, ...] = ()):
+    """INSERT … ON CONFLICT (`conflict_column`) DO NOTHING [RETURNING `returning`], built once per shape."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
@@ -94,7 +95,7 @@ def _ignoring_insert(dialect: str, table: Table, conflict_column: str, returning
     else:  # pragma: no cover - the service supports these two
         raise NotImplementedError(f"unsupported database: {dialect}")
     statement = insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
-    return statement.returning(table.c.id) if returning_id else statement
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
 
 def minute_of(session: Session, column):

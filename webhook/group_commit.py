@@ -20,10 +20,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, Table
+
+from models.database import ignoring_insert
 
 MAX_BATCH = 500  # rows in one statement; more wait for the next commit
 
@@ -47,35 +48,27 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: list[_Slot] = []
         self._leading = False
-        self.batches = 0  # commits made, for the tests and the benchmark's table
+        self.batches = 0  # commits made and rows in them: what a test reads to see batches form
         self.rows = 0
 
     def store(self, row: dict[str, Any]) -> int | None:
         slot = _Slot(row)
         with self._lock:
             self._queue.append(slot)
-            lead = not self._leading
-            if lead:
-                self._leading = True
-        while not lead:
-            slot.event.wait()
+            lead, self._leading = not self._leading, True
+        if not lead:
+            slot.event.wait()  # set when our batch is written, or when the previous leader hands over to us
             if slot.done:
                 return _outcome(slot)
-            lead = True  # woken to lead: the previous leader left our row for the next batch
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            self._write(batch)
-            with self._lock:
-                if not self._queue:
-                    self._leading = False
-                    next_leader = None
-                else:
-                    next_leader = self._queue[0]
-            if slot.done:
-                if next_leader is not None:
-                    next_leader.event.set()  # it leads the next batch; we answer
-                break
+        # Leading: our row is first in the queue (we found no leader, or were handed the next batch).
+        with self._lock:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        self._write(batch)
+        with self._lock:
+            following = self._queue[0] if self._queue else None
+            self._leading = following is not None
+        if following is not None:
+            following.event.set()  # it leads the next batch while we answer
         self._after(batch)
         return _outcome(slot)
 
@@ -95,7 +88,7 @@ class GroupCommit:
             slot.event.set()
 
     def _insert(self, rows: list[dict[str, Any]]) -> dict[str, int]:
-        statement = _statement(self.engine.dialect.name, self.table, self.key)
+        statement = ignoring_insert(self.engine.dialect.name, self.table, self.key, ("id", self.key))
         with self.engine.begin() as conn:
             return {key: inbox_id for inbox_id, key in conn.execute(statement, rows)}
 
@@ -108,14 +101,3 @@ def _outcome(slot: _Slot) -> int | None:
     if slot.error is not None:
         raise slot.error
     return slot.inbox_id
-
-
-@lru_cache(maxsize=8)
-def _statement(dialect: str, table: Table, key: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the service supports these two
-        raise NotImplementedError(f"unsupported database: {dialect}")
-    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id, table.c[key])
