@@ -69,12 +69,15 @@ def store_event(uow: UnitOfWork, envelope: Envelope, raw_body: bytes, headers: d
     row = inbox_row(envelope, raw_body, headers)
     inbox_id = insert_ignoring_duplicates(uow.session, InboxEvent, row, conflict_column="dedupe_key")
     uow.commit()
-    return Stored(inbox_id=inbox_id, status=row["status"] if inbox_id is not None else "duplicate")
+    return _stored(row, inbox_id)
 
 
 def keep(writer: GroupCommit, envelope: Envelope, raw_body: bytes, headers: dict[str, str]) -> Stored:
     """The webhook's path: the row goes in with whatever else this process is committing (group commit);
     returns once it is committed. DB errors propagate (503)."""
     row = inbox_row(envelope, raw_body, headers)
-    inbox_id = writer.store(row)
+    return _stored(row, writer.store(row))
+
+
+def _stored(row: dict, inbox_id: int | None) -> Stored:
     return Stored(inbox_id=inbox_id, status=row["status"] if inbox_id is not None else "duplicate")

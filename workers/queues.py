@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
@@ -114,10 +114,23 @@ def _queue_if_overdue(redis: Redis, job: Job) -> None:
 
 def _request(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_SECONDS) -> str | None:
     """The fast path (intake, the API): queue only if no job is marked."""
-    if not redis.set(key, job_id, nx=True, ex=ttl):
-        return None
-    enqueue(job_id)
-    return job_id
+    return next(iter(_request_many(redis, [(key, job_id, enqueue)], ttl)), None)
+
+
+def _request_many(redis: Redis, marked: list[tuple[str, str, Callable]], ttl: int = MARKER_TTL_SECONDS) -> list[str]:
+    """`_request` for many (key, job id, enqueue): the markers set in one round trip, then a job queued for
+    each whose marker was free; returns the queued job ids."""
+    if not marked:
+        return []
+    pipe = redis.pipeline(transaction=False)
+    for key, job_id, _ in marked:
+        pipe.set(key, job_id, nx=True, ex=ttl)
+    queued = []
+    for (_, job_id, enqueue), was_free in zip(marked, pipe.execute(), strict=True):
+        if was_free:
+            enqueue(job_id)
+            queued.append(job_id)
+    return queued
 
 
 def _ensure(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_SECONDS) -> str | None:
@@ -131,34 +144,21 @@ def _ensure(redis: Redis, key: str, job_id: str, enqueue, ttl: int = MARKER_TTL_
 
 def request_reconcile(redis: Redis, meeting_id: int) -> str | None:
     """Queue a reconcile job for the meeting unless one is already waiting; return the new job id."""
-    return _request(
-        redis, marker_key(meeting_id), reconcile_job_id(meeting_id), lambda j: _enqueue_reconcile(redis, meeting_id, j)
-    )
+    return next(iter(request_reconciles(redis, [meeting_id])), None)
 
 
 def request_reconciles(redis: Redis, meeting_ids: Iterable[int]) -> list[str]:
-    """`request_reconcile` for many meetings (an intake batch's): their markers set in one round trip, then a
-    job queued for each meeting whose marker was free; returns the new job ids."""
-    meetings = sorted(set(meeting_ids))
-    if not meetings:
-        return []
-    job_ids = [reconcile_job_id(meeting_id) for meeting_id in meetings]
-    pipe = redis.pipeline(transaction=False)
-    for meeting_id, job_id in zip(meetings, job_ids, strict=True):
-        pipe.set(marker_key(meeting_id), job_id, nx=True, ex=MARKER_TTL_SECONDS)
-    queued = []
-    for meeting_id, job_id, was_free in zip(meetings, job_ids, pipe.execute(), strict=True):
-        if was_free:
-            _enqueue_reconcile(redis, meeting_id, job_id)
-            queued.append(job_id)
-    return queued
+    """`request_reconcile` for many meetings (an intake batch's), their markers set in one round trip."""
+    return _request_many(redis, [_reconcile_marked(redis, meeting_id) for meeting_id in sorted(set(meeting_ids))])
+
+
+def _reconcile_marked(redis: Redis, meeting_id: int) -> tuple[str, str, Callable]:
+    return marker_key(meeting_id), reconcile_job_id(meeting_id), lambda j: _enqueue_reconcile(redis, meeting_id, j)
 
 
 def ensure_reconcile(redis: Redis, meeting_id: int) -> str | None:
     """For the sweeper: queue a job unless the marked one is really still waiting in Redis."""
-    return _ensure(
-        redis, marker_key(meeting_id), reconcile_job_id(meeting_id), lambda j: _enqueue_reconcile(redis, meeting_id, j)
-    )
+    return _ensure(redis, *_reconcile_marked(redis, meeting_id))
 
 
 def release_marker(redis: Redis, meeting_id: int) -> None:
