@@ -63,25 +63,25 @@ class _Tally:
     pipeline), and at exit: a webhook costs no Redis round trip for its counter. A flush Redis refuses keeps
     its counts for the next one; a process killed outright loses at most its last second of them."""
 
-    def __init__(self) -> None:
+    def __init__(self, flusher: bool = True) -> None:
         self._lock = threading.Lock()
-        self._counts: dict[int, tuple[Redis, Counter]] = {}
+        self._counts: dict[Redis, Counter] = {}  # by client: each app (and test) has its own Redis
+        self._flusher = flusher
         self._flusher_pid: int | None = None
 
     def add(self, redis: Redis, field: str, amount: int) -> None:
         with self._lock:
-            self._counts.setdefault(id(redis), (redis, Counter()))[1][field] += amount
-            if self._flusher_pid != os.getpid():  # first count here, or in a child forked since
+            self._counts.setdefault(redis, Counter())[field] += amount
+            if self._flusher and self._flusher_pid != os.getpid():  # first count here, or in a fork since
                 self._flusher_pid = os.getpid()
                 threading.Thread(target=self._flush_forever, name="metrics-flush", daemon=True).start()
 
     def flush(self, redis: Redis | None = None) -> None:
         """Everything counted so far into Redis (only `redis`'s counts when given)."""
         with self._lock:
-            taken = {key: entry for key, entry in self._counts.items() if redis is None or entry[0] is redis}
-            for key in taken:
-                del self._counts[key]
-        for key, (client, counts) in taken.items():
+            chosen = [client for client in self._counts if redis is None or client is redis]
+            taken = {client: self._counts.pop(client) for client in chosen}
+        for client, counts in taken.items():
             try:
                 pipe = client.pipeline(transaction=False)
                 for field, amount in counts.items():
@@ -89,7 +89,7 @@ class _Tally:
                 pipe.execute()
             except RedisError:
                 with self._lock:  # kept for the next flush
-                    self._counts.setdefault(key, (client, Counter()))[1].update(counts)
+                    self._counts.setdefault(client, Counter()).update(counts)
 
     def _flush_forever(self) -> None:
         while True:

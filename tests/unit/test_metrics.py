@@ -73,15 +73,28 @@ def _rejected(redis) -> float:
     return _samples(redis).get(("zoomsync_webhook_rejected_total", (("reason", "signature"),)), 0)
 
 
+SIGNATURE = metrics._field("zoomsync_webhook_rejected", {"reason": "signature"})
+
+
 def test_tallies_reach_redis_at_the_flush_not_before():
-    redis = fakeredis.FakeRedis()
+    redis, tally = fakeredis.FakeRedis(), metrics._Tally(flusher=False)
     for _ in range(3):
-        metrics.tally(redis, "zoomsync_webhook_rejected", reason="signature")
-    assert redis.hgetall(metrics.KEY) == {} or _rejected(redis) < 3  # kept in the process so far
-    metrics.flush(redis)
+        tally.add(redis, SIGNATURE, 1)
+    assert _rejected(redis) == 0  # kept in the process so far
+    tally.flush(redis)
     assert _rejected(redis) == 3
-    metrics.flush(redis)
+    tally.flush(redis)
     assert _rejected(redis) == 3  # a flush adds each count once
+
+
+def test_a_flush_takes_only_the_counts_of_the_redis_it_is_given():
+    ours, theirs, tally = fakeredis.FakeRedis(), fakeredis.FakeRedis(), metrics._Tally(flusher=False)
+    tally.add(ours, SIGNATURE, 1)
+    tally.add(theirs, SIGNATURE, 2)
+    tally.flush(ours)
+    assert (_rejected(ours), _rejected(theirs)) == (1, 0)
+    tally.flush()
+    assert (_rejected(ours), _rejected(theirs)) == (1, 2)
 
 
 def test_the_flusher_adds_tallies_by_itself_within_seconds():
@@ -94,11 +107,12 @@ def test_the_flusher_adds_tallies_by_itself_within_seconds():
 
 
 def test_a_flush_redis_refuses_keeps_its_counts_for_the_next():
-    redis = fakeredis.FakeRedis()
-    metrics.tally(redis, "zoomsync_webhook_rejected", reason="signature", amount=2)
+    redis, tally = fakeredis.FakeRedis(), metrics._Tally(flusher=False)
+    tally.add(redis, SIGNATURE, 2)
     real_pipeline = redis.pipeline
     redis.pipeline = lambda **kwargs: (_ for _ in ()).throw(RedisConnectionError("down"))
-    metrics.flush(redis)
+    tally.flush(redis)
+    assert _rejected(redis) == 0
     redis.pipeline = real_pipeline
-    metrics.flush(redis)
+    tally.flush(redis)
     assert _rejected(redis) == 2
