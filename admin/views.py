@@ -15,6 +15,7 @@ from models.database import minute_of
 from service import doctor, health
 from service.inbox_admin import replay_events
 from service.services import services
+from service.zoom_tokens import token_state
 from workers.queues import request_reconcile
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
@@ -127,14 +128,13 @@ LAG_SAMPLE = 5000  # the latest processed events of the last hour that the lag p
 
 
 def _health(connection: ZoomConnection, academy: str, now: datetime) -> dict:
-    expires = connection.token_expires_at
     return {
         "academy": academy,
         "kind": connection.kind,
         "status": connection.status,
         "account": connection.account_id,
-        "token": "valid" if expires and expires > now else "expired (renewed at the next call)" if expires else "none",
-        "token_expires_at": expires,
+        "token": token_state(connection, now),
+        "token_expires_at": connection.token_expires_at,
         "last_error": connection.last_error,
         "last_error_at": connection.last_error_at,
     }

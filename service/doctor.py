@@ -20,6 +20,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
 from rq.cron import CronScheduler, get_cron_job_ids
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.scheduler import RQScheduler
 from sqlalchemy import func, select, text
@@ -28,7 +29,7 @@ from config import Settings
 from models import Academy, InboxEvent, ZoomConnection
 from service.services import Services
 from service.token_box import TokenBox, TokenBoxError
-from service.zoom_tokens import ConnectionBroken, access_token
+from service.zoom_tokens import ConnectionBroken, access_token, token_state
 from workers.queues import QUEUE_NAMES
 from zoomapi import scopes
 from zoomapi.errors import ZoomUnavailable
@@ -110,8 +111,7 @@ def _present(name: str, value, without: str, fix: str) -> Check:
 
 def _token_key(keys: tuple[str, ...]) -> Check:
     fix = (
-        "set TOKEN_ENCRYPTION_KEY to a Fernet key: "
-        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        "set TOKEN_ENCRYPTION_KEY to a Fernet key: python -c 'from service.token_box import new_key; print(new_key())'"
     )
     try:
         TokenBox(keys)
@@ -246,8 +246,11 @@ def cron_check(svc: Services, now: datetime) -> Check:
 
 def _last_sweep(redis: Redis) -> datetime | None:
     for job_id in get_cron_job_ids(SWEEP_JOB, redis):  # newest first
-        job = Job.fetch(job_id, connection=redis) if redis.exists(Job.key_for(job_id)) else None
-        if job is not None and job.ended_at is not None:
+        try:
+            job = Job.fetch(job_id, connection=redis)
+        except NoSuchJobError:
+            continue  # its result expired
+        if job.ended_at is not None:
             return job.ended_at.replace(tzinfo=UTC) if job.ended_at.tzinfo is None else job.ended_at
     return None
 
@@ -295,9 +298,7 @@ def _token(svc: Services, connection: ZoomConnection, academy: str, renew: bool,
         except ZoomUnavailable as exc:
             return Check(name, FAIL, f"Zoom did not answer: {exc}"[:300], "try again; see status.zoom.us")
         return Check(name, OK, f"a token was had for account {connection.account_id}; {plan}")
-    expires = connection.token_expires_at
-    state = "valid" if expires and expires > now else "expired: renewed at the next call"
-    return Check(name, OK, f"{state}; account {connection.account_id}; {plan}")
+    return Check(name, OK, f"{token_state(connection, now)}; account {connection.account_id}; {plan}")
 
 
 def _scopes(connection: ZoomConnection, academy: str) -> Check:

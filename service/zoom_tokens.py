@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import LockError, RedisError
 from sqlalchemy import select
@@ -59,6 +59,14 @@ def store_tokens(box: TokenBox, connection: ZoomConnection, tokens: TokenSet) ->
 def _fresh(connection: ZoomConnection) -> bool:
     expires = connection.token_expires_at
     return bool(connection.access_token_sealed) and expires is not None and expires - REFRESH_MARGIN > utcnow()
+
+
+def token_state(connection: ZoomConnection, now: datetime) -> str:
+    """The stored access token as the admin reads it, without asking Zoom (the overview, the doctor's rows)."""
+    expires = connection.token_expires_at
+    if expires is None:
+        return "none"
+    return "valid" if expires > now else "expired (renewed at the next call)"
 
 
 def _usable(connection: ZoomConnection | None, connection_id: int) -> ZoomConnection:
