@@ -64,12 +64,6 @@ def test_a_present_piece_is_not_reported(tmp_path, fake_chromium):
     assert "Chromium" not in done.stdout
 
 
-def test_servers_the_caller_names_are_not_checked_or_started(tmp_path, fake_chromium):
-    done = _run(tmp_path, CHROMIUM_PATH=str(fake_chromium))
-    assert "PostgreSQL" not in done.stdout and "Redis" not in done.stdout
-    assert "starting" not in done.stdout
-
-
 def test_without_root_nothing_is_installed(tmp_path):
     done = _run(tmp_path, CHROMIUM_PATH=str(tmp_path / "no-chromium"))
     assert "installing" not in done.stdout and "apt-get install chromium" in done.stdout
