@@ -20,9 +20,26 @@ SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "test-machine.sh"
 NOBODY = 65534
 
 
-def _run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def script():
+    """A copy user nobody can read and run: a clone may sit in a directory only its owner enters (mktemp -d)."""
+    where = Path(tempfile.mkdtemp(prefix="test-machine-script-"))
+    where.chmod(0o755)
+    copy = where / SCRIPT.name
+    shutil.copy(SCRIPT, copy)
+    copy.chmod(0o755)
+    yield copy
+    shutil.rmtree(where)
+
+
+@pytest.fixture
+def run(script):
+    return lambda **env: _run(script, **env)
+
+
+def _run(script: Path, **env: str) -> subprocess.CompletedProcess:
     """The script as a user who may install nothing, with the suite's servers left to the caller."""
-    command = [str(SCRIPT)]
+    command = [str(script)]
     if os.geteuid() == 0:
         command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
     base = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "CI": ""}
@@ -43,8 +60,8 @@ def fake_chromium():
     shutil.rmtree(where)
 
 
-def test_a_missing_piece_is_named_with_what_it_leaves_out_and_how_to_install_it(tmp_path):
-    done = _run(tmp_path, CHROMIUM_PATH=str(tmp_path / "no-chromium"))
+def test_a_missing_piece_is_named_with_what_it_leaves_out_and_how_to_install_it(run, tmp_path):
+    done = run(CHROMIUM_PATH=str(tmp_path / "no-chromium"))
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(line for line in done.stdout.splitlines() if "Chromium" in line)
     assert str(tmp_path / "no-chromium") in line
@@ -52,18 +69,18 @@ def test_a_missing_piece_is_named_with_what_it_leaves_out_and_how_to_install_it(
     assert "continuing without them" in done.stdout
 
 
-def test_under_ci_a_missing_piece_fails_the_set_up(tmp_path):
-    done = _run(tmp_path, CHROMIUM_PATH=str(tmp_path / "no-chromium"), CI="true")
+def test_under_ci_a_missing_piece_fails_the_set_up(run, tmp_path):
+    done = run(CHROMIUM_PATH=str(tmp_path / "no-chromium"), CI="true")
     assert done.returncode == 1
     assert "apt-get install chromium" in done.stdout and "CI=true" in done.stdout
 
 
-def test_a_present_piece_is_not_reported(tmp_path, fake_chromium):
-    done = _run(tmp_path, CHROMIUM_PATH=str(fake_chromium))
+def test_a_present_piece_is_not_reported(run, fake_chromium):
+    done = run(CHROMIUM_PATH=str(fake_chromium))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Chromium" not in done.stdout
 
 
-def test_without_root_nothing_is_installed(tmp_path):
-    done = _run(tmp_path, CHROMIUM_PATH=str(tmp_path / "no-chromium"))
+def test_without_root_nothing_is_installed(run, tmp_path):
+    done = run(CHROMIUM_PATH=str(tmp_path / "no-chromium"))
     assert "installing" not in done.stdout and "apt-get install chromium" in done.stdout
