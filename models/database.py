@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    # A statement's parameters stay out of its errors: they are raw Zoom bodies, names and emails, and the
+    # error is logged (an INSERT the database refuses answers 503 with a traceback).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _serialise_sqlite_writers(engine)
