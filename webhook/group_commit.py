@@ -10,9 +10,14 @@ commits at once with no hand-over to another thread; under load, one commit carr
 Nothing is answered before the commit: `store` returns only once the row's transaction has committed, or
 raises (the caller answers 503 and Zoom retries; no row of a failed batch is kept, the transaction is one).
 
-The write is SQLAlchemy Core on a pooled connection, not the ORM session: one INSERT … ON CONFLICT
-(dedupe_key) DO NOTHING RETURNING id, dedupe_key for the whole batch (SQLAlchemy sends it as one
-multi-row statement), telling each new row from a redelivery.
+The write is SQLAlchemy Core, not the ORM session: one INSERT … ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id, dedupe_key for the whole batch (SQLAlchemy sends it as one multi-row statement), telling each
+new row from a redelivery. Only the leader writes, and a leader with rows queued behind it hands its
+connection to the next leader with them: under load, batch after batch costs no pool checkout and no
+liveness ping; when the queue empties the connection goes back to the pool. On PostgreSQL the connection is
+in autocommit, so the batch is one round trip: a single statement is its own transaction, committed
+(synchronous commit) before the server answers it, and all of it or none. SQLite, for `make run`, wraps it
+in BEGIN … COMMIT.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 
 from models.database import ignoring_insert
 
 MAX_BATCH = 500  # rows in one statement; more wait for the next commit
+# Under SQLAlchemy's insertmanyvalues page (1,000 rows): a larger batch would go as two statements, two
+# transactions in autocommit, and could be half kept.
+assert MAX_BATCH <= 1000
 
 
 @dataclass
@@ -48,6 +56,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: list[_Slot] = []
         self._leading = False
+        self._conn: Connection | None = None  # the leader's, handed on to the next while rows are queued
         self.batches = 0  # commits made and rows in them: what a test reads to see batches form
         self.rows = 0
 
@@ -67,6 +76,11 @@ class GroupCommit:
         with self._lock:
             following = self._queue[0] if self._queue else None
             self._leading = following is not None
+            # Nobody waiting: the connection goes back to the pool (taken under the lock: a thread that leads
+            # once we let go checks out its own).
+            spare, self._conn = (self._conn, None) if following is None else (None, self._conn)
+        if spare is not None:
+            spare.close()
         if following is not None:
             following.event.set()  # it leads the next batch while we answer
         self._after(batch)
@@ -89,8 +103,27 @@ class GroupCommit:
 
     def _insert(self, rows: list[dict[str, Any]]) -> dict[str, int]:
         statement = ignoring_insert(self.engine.dialect.name, self.table, self.key, ("id", self.key))
-        with self.engine.begin() as conn:
-            return {key: inbox_id for inbox_id, key in conn.execute(statement, rows)}
+        conn = self._connection()
+        try:
+            with conn.begin():  # on PostgreSQL's autocommit connection it sends nothing: the statement commits
+                return {key: inbox_id for inbox_id, key in conn.execute(statement, rows)}
+        except BaseException:
+            self.close()  # a connection that failed is not trusted again: the next batch checks one out
+            raise
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            conn = self.engine.connect()
+            sqlite = self.engine.dialect.name == "sqlite"
+            self._conn = conn if sqlite else conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    def close(self) -> None:
+        """The writer's connection back to the pool (the next batch checks one out again). Called by the leader,
+        or by its owner when no one is storing."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def _after(self, batch: Sequence[_Slot]) -> None:
         if self.after_commit is not None:

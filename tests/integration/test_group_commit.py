@@ -7,13 +7,16 @@ queued its row: the second batch must then carry all of them.
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from models import InboxEvent, utcnow
+from service.logs import JsonLines
 from webhook.group_commit import GroupCommit
 
 
@@ -123,3 +126,33 @@ def test_a_row_the_database_refuses_fails_its_batch_and_keeps_none_of_it(backend
     assert isinstance(results["alone"], int)
     assert isinstance(results["good"], Exception) and isinstance(results["bad"], Exception)
     assert _stored(engine) == 1  # one transaction: the good row of the failed batch is not half-kept
+
+
+def test_a_refused_batchs_logged_error_names_none_of_its_rows(backend):
+    """The error is logged as the 503 is answered: neither the statement's parameters nor the row the database
+    quotes back (PostgreSQL's "Failing row contains") are in the line, which still says what failed."""
+    engine, _ = backend
+    writer = GroupCommit(engine, InboxEvent.__table__, "dedupe_key")
+    row = _row("refused-key") | {"event_type": None, "raw_body": b'{"email": "ada@example.org"}'}
+    try:
+        writer.store(row)
+    except Exception:  # noqa: BLE001 - the test logs it
+        record = logging.LogRecord("webhook.views", logging.ERROR, __file__, 1, "inbox unavailable", (), sys.exc_info())
+    line = JsonLines().format(record)
+    assert "event_type" in line and "IntegrityError" in line  # what failed, and where
+    assert "refused-key" not in line and "ada@example.org" not in line and "616461" not in line  # 'ada' in hex
+
+
+def test_a_leader_hands_its_connection_to_the_next_and_the_last_gives_it_back(backend):
+    """Batches that follow one another share one checkout (no pool round, no liveness ping each); once nobody
+    waits, the connection is back in the pool, so writers that are idle hold none."""
+    engine, _ = backend
+    checkouts = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(1))
+    keys = [f"h{i}" for i in range(8)]
+    writer = _Held(engine, InboxEvent.__table__, "dedupe_key", waiting=len(keys) - 1)
+    results = dict(_at_once(writer, keys))
+    assert all(isinstance(results[k], int) for k in keys) and writer.batches == 2
+    assert len(checkouts) == 1  # the second batch's leader wrote on the first's connection
+    assert engine.pool.checkedout() == 0
+    assert writer.store(_row("alone")) is not None and len(checkouts) == 2 and engine.pool.checkedout() == 0
