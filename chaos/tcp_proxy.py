@@ -3,6 +3,13 @@
 Put between the service and PostgreSQL: `cut()` closes every open connection
 and refuses new ones (connection refused, as from a stopped server), without
 stopping a server that other processes share; `restore()` lets clients in again.
+
+It can also break one moment of a conversation, found by the bytes that mark it
+(PostgreSQL's COMMIT, say): `drop_at(pattern)` closes a connection when its
+client sends the pattern, which is never forwarded (the server rolls the
+transaction back), keeping what the client had sent since the last one;
+`hold_at(pattern)` keeps back the server's reply that carries the pattern (the
+server has done the work; its client never hears so), until `release()`.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import contextlib
 import selectors
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -22,6 +30,12 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self.accepted = 0  # connections let through, over the proxy's life
+        self._drop: tuple[bytes, float] | None = None
+        self._hold: bytes | None = None
+        self._sent: dict[socket.socket, bytearray] = {}  # per client: what it sent since `drop_at`
+        self.dropped: list[bytes] = []  # what each dropped client had sent in its cut-off exchange
+        self.held: list[tuple[socket.socket, socket.socket]] = []
+        self.holding = threading.Event()  # set once a reply is held
 
     @property
     def address(self) -> tuple[str, int]:
@@ -70,6 +84,11 @@ class TcpProxy:
                         data = key.fileobj.recv(65536)
                         if not data:
                             return
+                        if key.fileobj is client and self._dropping(client, data):
+                            return
+                        if key.fileobj is upstream and self._holding(pair, data):
+                            selector.unregister(upstream)  # nothing more from the server reaches this client
+                            continue
                         peer[key.fileobj].sendall(data)
                     if self._stopped.is_set():
                         return
@@ -78,9 +97,51 @@ class TcpProxy:
             finally:
                 self._close(pair)
 
+    def _dropping(self, client: socket.socket, data: bytes) -> bool:
+        """Whether this data from a client ends its connection unsent (the `drop_at` pattern in it)."""
+        drop = self._drop
+        if drop is None:
+            self._sent.pop(client, None)
+            return False
+        sent = self._sent.setdefault(client, bytearray())  # kept only while armed
+        sent += data
+        if drop[0] not in data:
+            return False
+        time.sleep(drop[1])  # the exchange stays open a moment: more clients queue behind it
+        with self._lock:
+            self.dropped.append(bytes(sent))
+        self._sent.pop(client, None)
+        return True
+
+    def _holding(self, pair: tuple[socket.socket, socket.socket], data: bytes) -> bool:
+        if self._hold is None or self._hold not in data:
+            return False
+        with self._lock:
+            self.held.append(pair)
+        self.holding.set()
+        return True
+
+    def drop_at(self, pattern: bytes, delay: float = 0.0) -> None:
+        """From now on, a client that sends `pattern` loses its connection `delay` seconds later, unsent."""
+        self._drop = (pattern, delay)
+
+    def hold_at(self, pattern: bytes) -> None:
+        """From now on, a server reply with `pattern` in it, and all after it on its connection, is kept back."""
+        self._hold = pattern
+
+    def release(self) -> None:
+        """Back to passing everything; the connections whose replies were held are closed."""
+        self._drop = self._hold = None
+        with self._lock:
+            held, self.held = self.held, []
+        for pair in held:
+            self._close(pair)
+        self.holding.clear()
+
     def _close(self, pair: tuple[socket.socket, socket.socket]) -> None:
         with self._lock:
             self._pairs.discard(pair)
+        self._sent.pop(pair[0], None)
         for sock in pair:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

@@ -9,14 +9,19 @@ docs/reliability.md.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
+import requests
 from rq.registry import StartedJobRegistry
+from sqlalchemy import text
 
 from chaos.drill import (
     DONE,
@@ -28,7 +33,11 @@ from chaos.drill import (
     report,
     stored_once,
 )
+from chaos.harness import SECRET
+from webhook.dedupe import dedupe_key
 from workers.queues import RECONCILE_QUEUE, marker_key
+from zoomsim.load import generate_events
+from zoomsim.signing import signed_headers
 
 pytestmark = pytest.mark.faults
 
@@ -152,3 +161,108 @@ def test_a_web_process_killed_while_deliveries_stream_loses_no_acknowledged_even
     service = _settled(fs, meeting, played)
     assert service["stored"] == zoom_side["sent"] + len(before)  # every message once: none lost, none twice
     report("web_sigkill", zoom=zoom_side, service=service, learners=len(meeting.users), kills=len(killed))
+
+
+# What marks the inbox's INSERT on PostgreSQL's wire: every event type these bodies carry starts so, and the
+# INSERT's parameters carry it, prepared or not (the writer's connection is in autocommit: no BEGIN, no COMMIT).
+INSERT_SENT = b"webinar."
+INSERT_DONE = b"INSERT 0 "  # the server's CommandComplete for it, sent once the statement has committed
+
+
+def _deliver(fs, body: bytes) -> requests.Response | Exception:
+    """One delivery as Zoom makes it: the body, signed now; the answer, or what stood for none."""
+    try:
+        return requests.post(f"{fs.url}/webhooks/zoom", data=body, headers=signed_headers(SECRET, body), timeout=30)
+    except requests.RequestException as exc:
+        return exc
+
+
+def _kept(fs, bodies: list[bytes]) -> dict[str, int]:
+    """Rows in the inbox for each body's event, by dedupe key (read straight from PostgreSQL)."""
+    keys = [dedupe_key(json.loads(body)) for body in bodies]
+    with fs.db.connect() as conn:
+        rows = conn.execute(
+            text("SELECT dedupe_key, count(*) FROM inbox_events WHERE dedupe_key = ANY(:keys) GROUP BY 1"),
+            {"keys": keys},
+        ).all()
+    found = dict(rows)
+    return {key: found.get(key, 0) for key in keys}
+
+
+def _web_answering(fs, web) -> None:
+    fs.stack.wait_for(lambda: len(_gunicorn_workers(web)) >= 2, "gunicorn's workers back", 30)
+    fs.stack.wait_for(lambda: requests.get(f"{fs.url}/healthz", timeout=1).ok, "web to answer", 30)
+
+
+def test_a_web_process_killed_between_the_commit_and_the_answer_keeps_the_event_and_the_retry_is_a_duplicate(
+    system,
+):
+    """PostgreSQL has committed the delivery's batch, the answer has not left: the process dies (SIGKILL).
+    Zoom, with no answer, sends the event again; the event is in the inbox once, and the retry's answer says
+    it is a duplicate. The proxy holds PostgreSQL's answer to the batch's INSERT (sent once it committed), so
+    the kill falls exactly there."""
+    fs = system
+    [web] = [p for p in fs.stack.processes if p.name == "web"]
+    [body] = generate_events(1, meetings=1, seed=41)
+    fs.pg_proxy.hold_at(INSERT_DONE)
+    answer: list = []
+    sender = threading.Thread(target=lambda: answer.append(_deliver(fs, body)))
+    sender.start()
+    assert fs.pg_proxy.holding.wait(20), "the delivery's INSERT was never answered"
+    # Committed in PostgreSQL while its process still waits (its answer is the statement's completion and the
+    # ReadyForQuery after the commit; the first may leave a moment before the commit: hence the wait).
+    fs.stack.wait_for(lambda: list(_kept(fs, [body]).values()) == [1], "the held batch committed", 10)
+    for worker in _gunicorn_workers(web):
+        os.kill(worker, signal.SIGKILL)
+    sender.join(30)
+    assert isinstance(answer[0], requests.ConnectionError), answer  # Zoom heard nothing: no 200 for it
+    fs.pg_proxy.release()
+    _web_answering(fs, web)
+    retry = _deliver(fs, body)
+    assert retry.status_code == 200 and retry.json()["status"] == "duplicate", retry.text
+    assert list(_kept(fs, [body]).values()) == [1]
+    report("web_sigkill_after_commit", stored_at_kill=1, answer="no answer", retry=retry.json()["status"], stored=1)
+
+
+def test_the_database_cut_off_mid_batch_answers_503_to_every_delivery_of_the_batch_and_keeps_none_of_it(system):
+    """The connection to PostgreSQL drops as a batch's INSERT is sent (the proxy waits a moment first, so that
+    the deliveries behind it form batches of many, then closes the connection with the INSERT unsent): every
+    delivery of every such batch is answered 503, none of them is kept, and Zoom's retries, once the
+    database is back, keep each once. The error logged names no person of the bodies."""
+    fs = system
+    [web] = [p for p in fs.stack.processes if p.name == "web"]
+    bodies = generate_events(40, meetings=2, seed=43)
+    fs.pg_proxy.drop_at(INSERT_SENT, delay=0.3)
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        answers = list(pool.map(lambda body: _deliver(fs, body), bodies))
+    statuses = [getattr(answer, "status_code", type(answer).__name__) for answer in answers]
+    assert statuses == [503] * len(bodies), statuses
+    assert sum(_kept(fs, bodies).values()) == 0  # no batch was half kept
+    keys = [dedupe_key(json.loads(body)) for body in bodies]
+    carried = [sum(key.encode() in sent for key in keys) for sent in fs.pg_proxy.dropped]
+    assert sum(carried) == len(bodies)  # each delivery was in one cut-off batch
+    assert max(carried) >= 2, carried  # and batches of several were cut off whole
+    fs.pg_proxy.release()
+    _web_answering(fs, web)
+    with ThreadPoolExecutor(8) as pool:
+        retries = list(pool.map(lambda body: _deliver(fs, body), bodies))
+    assert [r.status_code for r in retries] == [200] * len(bodies)
+    assert set(_kept(fs, bodies).values()) == {1}
+    people = {
+        value
+        for body in bodies
+        for key, value in json.loads(body)["payload"]["object"].get("participant", {}).items()
+        if key in ("email", "user_name") and value
+    }
+    logs = "".join(process.log_path.read_text(errors="replace") for process in fs.stack.processes)
+    assert "inbox unavailable" in logs and not [person for person in people if person in logs]
+    report(
+        "postgres_cut_mid_batch",
+        deliveries=len(bodies),
+        answered_503=statuses.count(503),
+        batches_cut=len(carried),
+        largest_batch_cut=max(carried),
+        kept_before_retries=0,
+        kept_after_retries=len(bodies),
+        people_in_logs=0,
+    )
