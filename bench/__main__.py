@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ("intake", "reconcile", "outbound", "scale_out", "report_pull")
+BENCHMARKS = ("intake", "intake_parts", "reconcile", "outbound", "scale_out", "report_pull")
 
 
 def main(argv: list[str] | None = None) -> int:

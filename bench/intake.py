@@ -20,9 +20,11 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +54,7 @@ BASELINES = (
 )
 BASELINES_B = (BASELINE_B, BASELINE_B_4X1)
 OURS = "ours (/webhooks/zoom)"
+KILLED = "ours, a process SIGKILLed"
 LUA = Path(__file__).with_name("wrk_signed.lua")
 
 
@@ -60,6 +63,7 @@ class WrkRun:
     requests: int
     seconds: float
     errors: int  # connect, read, write, timeout, and answers that were not 2xx or 3xx
+    not_2xx: int  # of those, the answers that were not 2xx or 3xx
     p50_ms: float
     p99_ms: float
     max_ms: float
@@ -94,6 +98,7 @@ def run_wrk(url: str, bodies: Path, seconds: float, connections: int, threads: i
         requests=figures["requests"],
         seconds=figures["duration_us"] / 1e6,
         errors=errors,
+        not_2xx=figures["status"],
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         max_ms=figures["max_us"] / 1000,
@@ -180,11 +185,12 @@ def intake(
                     spy = profiled and server.name == OURS and n == 0
                     run = _row(system, result, server, warm, measured, seconds, warmup, connections, spy)
                     runs.setdefault(server.name, []).append(run)
-                    result.rows.append(
-                        [server.name, n + 1, round(run.rate), f"{run.p50_ms:.1f}", f"{run.p99_ms:.1f}"]
-                        + [f"{run.max_ms:.1f}", run.errors]
-                        + [f"{run.cpu_ms.get(group, 0.0):.2f}" for group in ("server", "postgres", "wrk")]
-                    )
+                    result.rows.append(_table_row(server.name, n + 1, run))
+            ours = next(server for server in servers if server.name == OURS)
+            rate = max(r.rate for r in runs[OURS])
+            _, killed_bodies = _new_bodies(workdir, rounds, rate, warmup, seconds)
+            run = _kill_round(system, result, ours, killed_bodies, seconds, connections)
+            result.rows.append(_table_row(KILLED, rounds, run))
     _targets(result, runs)
     result.notes.append(
         f"wrk 1 thread, {connections} connections, {seconds:.0f} s per row after a {warmup:.0f} s warm-up; "
@@ -192,6 +198,42 @@ def intake(
         "each side during the row, per request answered."
     )
     return result
+
+
+def _table_row(name: str, n: int, run: WrkRun) -> list:
+    """A table row; the CPU columns are empty where they were not measured (the kill round)."""
+    cpu = [f"{run.cpu_ms[group]:.2f}" if group in run.cpu_ms else "" for group in ("server", "postgres", "wrk")]
+    return [name, n, round(run.rate), f"{run.p50_ms:.1f}", f"{run.p99_ms:.1f}", f"{run.max_ms:.1f}", run.errors, *cpu]
+
+
+def _kill_round(system: System, result: Result, ours: Server, bodies: tuple, seconds: float, connections: int):
+    """Ours under the same load while one of its gunicorn processes is SIGKILLed halfway: the deliveries it
+    held go unanswered (wrk counts them as errors), and every one answered 2xx is stored."""
+    before = _count(system, ours.table)
+    killed: list[int] = []
+    killer = threading.Timer(seconds / 2, _kill_one_worker, args=(ours.pid, killed))
+    killer.start()
+    run = run_wrk(ours.url, bodies[0], seconds, connections, 1)
+    killer.join()
+    stored = _count(system, ours.table) - before
+    answered = run.requests - run.not_2xx
+    if not killed:
+        result.problems.append(f"{KILLED}: no gunicorn process to kill")
+    if not answered <= stored <= run.requests + run.errors + connections:
+        result.problems.append(f"{KILLED}: {answered} deliveries answered 2xx, {stored} rows stored")
+    result.notes.append(
+        f"{KILLED}: one of ours' gunicorn processes killed (SIGKILL) {seconds / 2:.0f} s into the round; "
+        f"{run.errors} deliveries went unanswered or failed (Zoom retries them), {answered:,} answered 2xx, "
+        f"{stored:,} stored: every acknowledged delivery kept."
+    )
+    return run
+
+
+def _kill_one_worker(master: int, killed: list[int]) -> None:
+    workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    if workers:
+        os.kill(int(workers[0]), signal.SIGKILL)
+        killed.append(int(workers[0]))
 
 
 def _new_bodies(workdir: Path, n: int, rate: float, warmup: float, seconds: float) -> tuple:
