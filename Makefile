@@ -62,7 +62,7 @@ long-drills: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m bench.soak $(SOAK_ARGS)
 
-## bench: every benchmark in bench/ (intake, reconcile, outbound, scale-out, report pull), tables appended to docs/benchmarks.md
+## bench: every benchmark in bench/ (intake, intake parts, reconcile, outbound, scale-out, report pull), tables appended to docs/benchmarks.md
 bench: $(STAMP) bench-tools
 	$(PY) -m bench
 
