@@ -8,12 +8,17 @@ feed as STATUS:CANCELLED so subscribers remove it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 PRODUCT_ID = "-//zoomsync//LMS trainings//EN"
 LINE_LIMIT = 75  # octets, before CRLF (RFC 5545 3.1)
+# What RFC 3986 lets stand in a URI as it is: unreserved and reserved characters (and "%" of a valid escape).
+URI_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,40 @@ def escape_text(value: str) -> str:
     """TEXT values: backslash, semicolon, comma and newlines are escaped (RFC 5545 3.3.11)."""
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+def join_link(url: str | None) -> str | None:
+    """The join link as it may go into the feed, or None where it may not go at all.
+
+    The link comes from Zoom or the LMS, not from us: a CR or LF in it would end the
+    content line and start one of its own, so any control character refuses the link.
+    What a URI may not hold (a space, non-ASCII) is percent-encoded; only an http(s)
+    link with a host is kept, so a `javascript:` or hostless one never reaches a
+    calendar app. A link that is already clean is returned unchanged.
+    """
+    if url is None:
+        return None
+    url = url.strip()
+    if not url or any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in url):
+        return None
+    pieces, at = [], 0
+    while at < len(url):
+        char = url[at]
+        if char == "%" and _ESCAPE.match(url, at):
+            pieces.append(url[at : at + 3])
+            at += 3
+            continue
+        pieces.append(char if char in URI_CHARACTERS else "".join(f"%{b:02X}" for b in char.encode("utf-8")))
+        at += 1
+    clean = "".join(pieces)
+    try:
+        parts = urlsplit(clean)
+        host, _ = parts.hostname, parts.port
+    except ValueError:  # an unbalanced "[" in the host, a port that is no number
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return clean
 
 
 def fold(line: str) -> str:
@@ -70,7 +109,8 @@ def calendar(name: str, events: Iterable[CalendarEvent], now: datetime) -> str:
 
 
 def _event(event: CalendarEvent, now: datetime) -> list[str]:
-    description = f"Join: {event.join_url}" if event.join_url else "The join link follows once the meeting is in Zoom."
+    link = join_link(event.join_url)
+    description = f"Join: {link}" if link else "The join link follows once the meeting is in Zoom."
     lines = [
         "BEGIN:VEVENT",
         f"UID:{event.uid}",
@@ -83,8 +123,8 @@ def _event(event: CalendarEvent, now: datetime) -> list[str]:
         f"DESCRIPTION:{escape_text(description)}",
         f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}",
     ]
-    if event.join_url:
-        lines += [f"URL:{event.join_url}", f"LOCATION:{escape_text(event.join_url)}"]
+    if link:
+        lines += [f"URL:{link}", f"LOCATION:{escape_text(link)}"]  # URL is a URI value: not TEXT-escaped
     if event.organizer:
         lines.append(f"ORGANIZER:mailto:{event.organizer}")
     lines.append("END:VEVENT")
