@@ -50,6 +50,36 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return tostring(tonumber(oldest[2]) + window - t)
 """
 
+# KEYS[1] the host's count of the day, KEYS[2] (if given) the account's record of it; ARGV: TTL, cap, host id.
+# The TTL is set whenever the count has none, not only on its first spend: a count left without one by a
+# process that died between two steps (as before this script) still goes at the end of its day.
+_SPEND_HOST = """
+local used = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if used > tonumber(ARGV[2]) then
+  redis.call('DECR', KEYS[1])
+  return {0, used - 1}
+end
+if KEYS[2] then
+  redis.call('ZINCRBY', KEYS[2], 1, ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+return {1, used}
+"""
+
+# KEYS as _SPEND_HOST; ARGV: TTL, host id. Nothing to give back (0 or no key) changes nothing.
+_REFUND_HOST = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used <= 0 then return 0 end
+redis.call('DECR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if KEYS[2] then
+  redis.call('ZINCRBY', KEYS[2], -1, ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', 0)  -- a host with nothing spent is no longer listed
+end
+return 1
+"""
+
 
 class Deferred(Exception):  # noqa: N818 - a signal to reschedule, not a failure
     """The call may not go before `retry_at`; the job should be rescheduled for then.
@@ -112,6 +142,8 @@ class RedisLimiter:
         self.plans = plans or {}  # account id -> "pro" | "business" (default pro: the lower limits)
         self.max_sleep = max_sleep
         self._script = redis.register_script(_RESERVE)
+        self._spend = redis.register_script(_SPEND_HOST)
+        self._refund = redis.register_script(_REFUND_HOST)
 
     def limit(self, account_id: str, category: str) -> int:
         return PLAN_LIMITS[self.plans.get(account_id, "pro")][category]
@@ -135,35 +167,26 @@ class RedisLimiter:
         """Zoom allows 100 meeting/webinar creates or updates per host per UTC day: keep under it.
 
         The per-host counter decides; `account_id` (whose connection spends) is recorded for the overview only.
+        One script does it all, so a worker that dies mid-way cannot leave a count without its TTL or a refused
+        call counted.
         """
         now = datetime.now(UTC)
-        key = _host_key(host_id, now)
-        used = self.redis.incr(key)
-        if used == 1:
-            self.redis.expire(key, DAY_TTL)
-        if used > self.host_daily:
-            self.redis.decr(key)
+        keys = [_host_key(host_id, now)]
+        if account_id:
+            keys.append(_account_hosts_key(account_id, now))
+        spent, _ = self._spend(keys=keys, args=[DAY_TTL, self.host_daily, host_id])
+        if not spent:
             raise Deferred(
                 next_utc_midnight(now), f"the daily {self.host_daily} creates and updates of host {host_id}", daily=True
             )
-        if account_id:
-            by_account = _account_hosts_key(account_id, now)
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.zincrby(by_account, 1, host_id)
-            pipe.expire(by_account, DAY_TTL)
-            pipe.execute()
 
     def refund_host(self, host_id: str, account_id: str = "") -> None:
+        """Give back a spend Zoom refused at the door (401, 429): it changed nothing. One script; never below 0."""
         now = datetime.now(UTC)
-        key = _host_key(host_id, now)
-        if int(self.redis.get(key) or 0) > 0:
-            self.redis.decr(key)
-            if account_id:
-                by_account = _account_hosts_key(account_id, now)
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.zincrby(by_account, -1, host_id)
-                pipe.zremrangebyscore(by_account, "-inf", 0)  # a host with nothing spent is no longer listed
-                pipe.execute()
+        keys = [_host_key(host_id, now)]
+        if account_id:
+            keys.append(_account_hosts_key(account_id, now))
+        self._refund(keys=keys, args=[DAY_TTL, host_id])
 
     def exhaust_host(self, host_id: str, day: date, account_id: str = "") -> None:
         """Zoom answered the host's daily cap (our count may lag Zoom's): that UTC day is spent.
