@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from marshmallow import ValidationError
@@ -65,17 +65,38 @@ def _placeholders(value) -> set[str]:
     return {value} if isinstance(value, str) and PLACEHOLDER.match(value) else set()
 
 
-def _check_participant_times(event_type: str, participant: dict) -> None:
-    if ".participant_" in event_type and not event_type.endswith((".participant_joined", ".participant_left")):
-        # waiting room, breakout room, bind: the handler takes the first of these that is set
-        assert any(participant[name] is not None for name in ("join_time", "leave_time", "date_time"))
-    if event_type.endswith(".participant_joined"):
-        # Zoom's own example shows `date_time` instead of `join_time`: either must give us a time
-        assert participant["join_time"] is not None or participant["date_time"] is not None
-        for name in ("join_time", "date_time"):
-            assert participant[name] is None or isinstance(participant[name], datetime)
-    if event_type.endswith(".participant_left"):
-        assert isinstance(participant["leave_time"], datetime)
+# The time each handled participant event carries: the field its schema in the events spec requires
+# (webinar.participant_left requires none and has only leave_time). test_participant_time_fields_are_the_specs
+# holds this table to the spec.
+PARTICIPANT_TIME = {
+    "participant_joined": "join_time",
+    "participant_left": "leave_time",
+    "participant_joined_breakout_room": "join_time",
+    "participant_left_breakout_room": "leave_time",
+    "participant_joined_waiting_room": "date_time",
+    "participant_left_waiting_room": "date_time",
+    "participant_admitted": "date_time",
+    "participant_put_in_waiting_room": "date_time",
+    "participant_bind": "join_time",
+}
+# Zoom's published examples of these (the events spec's, which payloads/<event>.json copies) show `date_time`
+# and no `join_time`, although the schema requires `join_time` (payloads/SOURCES.md); real traffic carries
+# `join_time`. In those two examples only, `date_time` stands in and the handler must take it.
+DATE_TIME_IN_ZOOMS_EXAMPLE = {"meeting.participant_joined", "meeting.participant_joined_breakout_room"}
+
+
+def _check_participant_times(event_type: str, participant: dict, raw: dict, zooms_example: bool) -> None:
+    """`participant` parsed from `raw`: the time its event carries is read, in the one shape the documents give."""
+    field = PARTICIPANT_TIME[event_type.split(".", 1)[1]]
+    if zooms_example and event_type in DATE_TIME_IN_ZOOMS_EXAMPLE:
+        assert field not in raw and "date_time" in raw
+        assert participant[field] is None
+        assert isinstance(participant["date_time"], datetime)
+        assert participant["date_time"].utcoffset().total_seconds() == 0
+    else:
+        assert field in raw, f"{event_type} without {field}"
+        assert isinstance(participant[field], datetime)
+        assert participant[field].utcoffset().total_seconds() == 0
     assert isinstance(participant["registrant_id"], str)
 
 
@@ -158,7 +179,9 @@ def test_payload(name):
     assert envelope.meeting_id == meeting_id
     assert parsed["event"] == envelope.event_type
     if "participant" in obj:
-        _check_participant_times(envelope.event_type, parsed["payload"]["object"]["participant"])
+        participant = parsed["payload"]["object"]["participant"]
+        zooms_example = name == f"{envelope.event_type}.json"  # payloads/SOURCES.md: the events spec's example
+        _check_participant_times(envelope.event_type, participant, obj["participant"], zooms_example)
         if obj["participant"].get("participant_uuid"):
             assert envelope.participant_uuid == obj["participant"]["participant_uuid"]
 
@@ -216,17 +239,31 @@ def test_spec_example_parses(webhooks, event_type):
         assert envelope.meeting_id == obj["id"]
         if ".participant_" in event_type:
             assert "participant" in obj
-            _check_participant_times(event_type, obj["participant"])
+            raw = example["payload"]["object"]["participant"]
+            _check_participant_times(event_type, obj["participant"], raw, zooms_example=True)
 
 
 def test_spec_participant_joined_example_has_date_time_not_join_time(webhooks):
-    # known quirk of Zoom's example: no `join_time`, only `date_time`; we must still get the time
-    (example,) = _spec_examples(webhooks["meeting.participant_joined"]["post"])
+    # known quirk of Zoom's example (payloads/SOURCES.md): no `join_time`, only `date_time`; we must still get the time
+    operation = webhooks["meeting.participant_joined"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    participant_schema = schema["properties"]["payload"]["properties"]["object"]["properties"]["participant"]
+    assert "join_time" in participant_schema["required"]  # what real traffic carries
+    (example,) = _spec_examples(operation)
     raw_participant = example["payload"]["object"]["participant"]
+    assert "join_time" not in raw_participant and raw_participant["date_time"].endswith("Z")
     participant = parse_meeting_event(example)["payload"]["object"]["participant"]
-    if "join_time" not in raw_participant and "date_time" in raw_participant:
-        assert participant["join_time"] is None
-        assert isinstance(participant["date_time"], datetime)
-        assert participant["date_time"].utcoffset().total_seconds() == 0
-    else:
-        assert participant["join_time"] is not None
+    assert participant["join_time"] is None
+    assert participant["date_time"] == datetime.fromisoformat(raw_participant["date_time"])
+    assert participant["date_time"].tzinfo is not None and participant["date_time"].utcoffset() == timedelta(0)
+
+
+def test_participant_time_fields_are_the_specs(webhooks):
+    participant_events = [event for event in HANDLED_EVENTS if ".participant_" in event]
+    assert {event.split(".", 1)[1] for event in participant_events} == set(PARTICIPANT_TIME)
+    for event in participant_events:
+        schema = webhooks[event]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        participant = schema["properties"]["payload"]["properties"]["object"]["properties"]["participant"]
+        required = [name for name in participant.get("required", []) if name.endswith("time")]
+        declared = [name for name in participant["properties"] if name.endswith("time")]
+        assert (required or declared) == [PARTICIPANT_TIME[event.split(".", 1)[1]]], event
