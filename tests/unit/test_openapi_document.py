@@ -86,8 +86,17 @@ def test_every_api_route_is_documented_and_every_documented_operation_is_a_route
     assert sorted(documented - routes) == [], "documented operations the app does not have"
 
 
+def test_operations_are_read_from_the_document():
+    # every loop below goes over these: an empty or misread document must fail here, not pass there
+    operations = _operations()
+    assert len(operations) >= 20
+    assert all(method in {"GET", "POST", "PUT", "PATCH", "DELETE"} for method, _ in operations)
+    assert all(path.startswith(PREFIX + "/") and "responses" in op for (_, path), op in operations.items())
+
+
 def test_path_parameters_are_the_rules_arguments_and_integers(app):
     by_path = {_as_openapi_path(rule.rule): rule for rule in _api_rules(app)}
+    checked = 0
     for (method, path), op in _operations().items():
         rule = by_path[path]
         documented = {p["name"]: p for p in _parameters(op) if p["in"] == "path"}
@@ -96,6 +105,9 @@ def test_path_parameters_are_the_rules_arguments_and_integers(app):
         for name, parameter in documented.items():
             assert converters.get(name) == "int", (path, name)
             assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": api_schemas.MAX_ID}
+            checked += 1
+    expected = sum(len(by_path[path].arguments) for _, path in _operations())
+    assert checked == expected > 0  # the loop saw every path parameter, and there are some
 
 
 def _uses_acting_user(view) -> bool:
@@ -110,12 +122,15 @@ def test_the_acting_user_header_is_documented_exactly_where_a_route_reads_it(app
         for rule in _api_rules(app)
         for method in rule.methods - IGNORED_METHODS
     }
+    with_header = set()
     for key, op in _operations().items():
         header = [p for p in _parameters(op) if p["in"] == "header" and p["name"] == ACTING_USER_HEADER]
         assert bool(header) == _uses_acting_user(views[key]), key
         if header:
             assert header[0]["required"] is True
             assert "403" in op["responses"], key
+            with_header.add(key)
+    assert with_header and with_header != set(views)  # both kinds exist: the comparison above decided something
 
 
 def test_every_operation_but_the_public_ones_needs_the_token_and_documents_401(app):
@@ -130,10 +145,15 @@ def test_every_operation_but_the_public_ones_needs_the_token_and_documents_401(a
         "scheme": "bearer",
         "description": "The service's API_TOKEN.",
     }
+    public_keys = set()
     for key, op in _operations().items():
         public = endpoints[key] in PUBLIC_ENDPOINTS
         assert (op.get("security") == []) == public, key
         assert ("401" in op["responses"]) != public, key
+        if public:
+            public_keys.add(key)
+    assert public_keys and public_keys != set(endpoints)  # some public (the document itself), the rest not
+    assert ("GET", f"{PREFIX}/openapi.json") in public_keys
 
 
 def test_shared_error_answers_are_listed_under_the_status_their_error_class_has():
@@ -155,10 +175,13 @@ def test_shared_error_answers_are_listed_under_the_status_their_error_class_has(
 
 
 def test_every_operation_with_a_body_documents_its_refusals():
-    for key, op in _operations().items():
-        if "requestBody" in op:
-            assert {"413", "422"} <= set(op["responses"]), key
-            assert op["requestBody"]["required"] is True
+    with_body = {key: op for key, op in _operations().items() if "requestBody" in op}
+    assert with_body, "no operation with a request body: the loop below would check nothing"
+    assert {method for method, _ in with_body} <= {"POST", "PUT", "PATCH"}  # never a GET or DELETE with a body
+    for key, op in with_body.items():
+        assert {"413", "422"} <= set(op["responses"]), key
+        assert op["requestBody"]["required"] is True, key
+        assert "application/json" in op["requestBody"]["content"], key
 
 
 def test_the_document_is_served_without_a_token_and_the_rest_still_needs_one(app):
