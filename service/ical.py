@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 PRODUCT_ID = "-//zoomsync//LMS trainings//EN"
 LINE_LIMIT = 75  # octets, before CRLF (RFC 5545 3.1)
@@ -38,6 +38,18 @@ def escape_text(value: str) -> str:
     """TEXT values: backslash, semicolon, comma and newlines are escaped (RFC 5545 3.3.11)."""
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+def organizer_uri(email: str | None) -> str | None:
+    """The organizer's email as a mailto URI (RFC 6068), or None where it cannot be one.
+
+    ORGANIZER is a CAL-ADDRESS, a URI, not TEXT: escaping does not apply, so an address with a control
+    character (a CR or LF would start a content line of its own) or without one "@" is left out, and what a
+    mailto URI may not hold bare is percent-encoded.
+    """
+    if not email or email.count("@") != 1 or any(ord(char) <= 0x20 or 0x7F <= ord(char) <= 0x9F for char in email):
+        return None
+    return "mailto:" + quote(email, safe="@.!$'*+-=^_`{|}~")
 
 
 def join_link(url: str | None) -> str | None:
@@ -125,7 +137,8 @@ def _event(event: CalendarEvent, now: datetime) -> list[str]:
     ]
     if link:
         lines += [f"URL:{link}", f"LOCATION:{escape_text(link)}"]  # URL is a URI value: not TEXT-escaped
-    if event.organizer:
-        lines.append(f"ORGANIZER:mailto:{event.organizer}")
+    organizer = organizer_uri(event.organizer)
+    if organizer:
+        lines.append(f"ORGANIZER:{organizer}")
     lines.append("END:VEVENT")
     return lines

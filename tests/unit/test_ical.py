@@ -217,3 +217,28 @@ def test_a_long_link_full_of_escapes_folds_into_lines_of_75_octets():
     assert f"URL:{clean}" in content_lines(text)
     (vevent,) = parsed(text).walk("VEVENT")
     assert str(vevent["URL"]) == clean
+
+
+@pytest.mark.parametrize(
+    ("email", "written"),
+    [
+        ("olga@example.org", "mailto:olga@example.org"),
+        ("o.k+tag@example.org", "mailto:o.k+tag@example.org"),
+        ("a&b?c#d@example.org", "mailto:a%26b%3Fc%23d@example.org"),  # mailto's own delimiters, encoded
+        ("zoë@example.org", "mailto:zo%C3%AB@example.org"),
+        ("olga@example.org\r\nATTENDEE:mailto:eve@example.org", None),
+        ("olga @example.org", None),
+        ("olga\t@example.org", None),
+        ("no-at-sign", None),
+        ("two@at@example.org", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_organizer_is_a_mailto_uri_or_left_out(email, written):
+    assert ical.organizer_uri(email) == written
+    text = ical.calendar("Feed", [event(organizer=email)], NOW)
+    lines = text.split("\r\n")
+    organizers = [line for line in lines if line.startswith("ORGANIZER")]
+    assert organizers == ([f"ORGANIZER:{written}"] if written else [])
+    assert not any(line.startswith("ATTENDEE") for line in lines)  # nothing smuggled in as a line of its own
