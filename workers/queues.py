@@ -45,6 +45,16 @@ MARKER_TTL_SECONDS = 3600
 
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
+# The jobs, by dotted path (RQ imports the function in the worker): the job modules import this one to
+# release their markers, and it imports none of them back.
+RECONCILE_JOB = "workers.reconcile.reconcile_meeting"
+ATTENDANCE_JOB = "workers.attendance.recompute_training_attendance"
+ACCOUNT_EVENT_JOB = "workers.account_events.handle_account_event"
+NOTIFICATIONS_JOB = "workers.notify.send_notifications"
+PUSH_JOB = "workers.push.push_training"
+REPORT_PULL_JOB = "workers.reports.pull_report"
+JOBS = (RECONCILE_JOB, ATTENDANCE_JOB, ACCOUNT_EVENT_JOB, NOTIFICATIONS_JOB, PUSH_JOB, REPORT_PULL_JOB)
+
 log = logging.getLogger(__name__)
 
 
@@ -166,10 +176,8 @@ def release_marker(redis: Redis, meeting_id: int) -> None:
 
 
 def _enqueue_reconcile(redis: Redis, meeting_id: int, job_id: str) -> None:
-    from workers.reconcile import reconcile_meeting
-
     queue(redis, RECONCILE_QUEUE).enqueue(
-        reconcile_meeting,
+        RECONCILE_JOB,
         meeting_id,
         job_id=job_id,
         description=f"reconcile meeting {meeting_id}",
@@ -182,10 +190,8 @@ def _enqueue_reconcile(redis: Redis, meeting_id: int, job_id: str) -> None:
 
 def enqueue_attendance(redis: Redis, training_id: int) -> None:
     """Recompute a training's attendance after LMS data that matching depends on changed."""
-    from workers.attendance import recompute_training_attendance
-
     queue(redis, RECONCILE_QUEUE).enqueue(
-        recompute_training_attendance,
+        ATTENDANCE_JOB,
         training_id,
         job_id=f"attendance-{training_id}-{uuid.uuid4().hex[:12]}",
         description=f"recompute attendance of training {training_id}",
@@ -202,11 +208,12 @@ def once_key(name: str) -> str:
     return f"zoomsync:queued:{name}"
 
 
-def enqueue_once(redis: Redis, name: str, queue_name: str, func, *args, **options) -> str | None:
+def enqueue_once(redis: Redis, name: str, queue_name: str, func: str | Callable, *args, **options) -> str | None:
     """Queue `func(*args)` unless a job of that name is already waiting; the job calls `release_once(name)`.
 
-    For work whose state lives in the database (an account event, a report pull):
-    the sweeper may ask again and again, and at most one job waits at a time.
+    `func` is a job's dotted path (or, from the job's own module, the function). For work whose state
+    lives in the database (an account event, a report pull): the sweeper may ask again and again, and at
+    most one job waits at a time.
     """
     return _ensure(
         redis,
@@ -223,13 +230,11 @@ def release_once(redis: Redis, name: str) -> None:
 
 def enqueue_account_event(redis: Redis, inbox_id: int) -> None:
     """An account event (app_deauthorized) is its own job: it concerns no meeting."""
-    from workers.account_events import handle_account_event
-
     enqueue_once(
         redis,
         f"account-event-{inbox_id}",
         MAINTENANCE_QUEUE,
-        handle_account_event,
+        ACCOUNT_EVENT_JOB,
         inbox_id,
         description=f"account event {inbox_id}",
         retry=RECONCILE_RETRY,
@@ -240,13 +245,11 @@ def enqueue_account_event(redis: Redis, inbox_id: int) -> None:
 
 def enqueue_notifications(redis: Redis) -> None:
     """One waiting sender job at a time: it takes every pending notification."""
-    from workers.notify import send_notifications
-
     enqueue_once(
         redis,
         "notifications",
         MAINTENANCE_QUEUE,
-        send_notifications,
+        NOTIFICATIONS_JOB,
         description="email pending notifications",
         job_timeout=600,
         result_ttl=3600,
@@ -316,8 +319,6 @@ def release_push_marker(redis: Redis, training_id: int) -> None:
 
 
 def _enqueue_push(redis: Redis, training_id: int, job_id: str, at: datetime | None = None) -> None:
-    from workers.push import push_training
-
     options = dict(
         job_id=job_id,
         description=f"push training {training_id} to Zoom",
@@ -327,9 +328,9 @@ def _enqueue_push(redis: Redis, training_id: int, job_id: str, at: datetime | No
     )
     outbound = queue(redis, OUTBOUND_QUEUE)
     if at is None:
-        outbound.enqueue(push_training, training_id, **options)
+        outbound.enqueue(PUSH_JOB, training_id, **options)
     else:
-        outbound.enqueue_at(at, push_training, training_id, **options)
+        outbound.enqueue_at(at, PUSH_JOB, training_id, **options)
 
 
 PUSH_TIMEOUT = 300
@@ -337,13 +338,11 @@ PUSH_TIMEOUT = 300
 
 def enqueue_report_pull(redis: Redis, training_id: int) -> None:
     """Read the training's participant report now (the sweeper calls this when the pull is due)."""
-    from workers.reports import pull_report
-
     enqueue_once(
         redis,
         f"report-{training_id}",
         OUTBOUND_QUEUE,
-        pull_report,
+        REPORT_PULL_JOB,
         training_id,
         description=f"read Zoom's participant report of training {training_id}",
         job_timeout=600,

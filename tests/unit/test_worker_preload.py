@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rq.utils import import_attribute
+
 from workers.account_events import handle_account_event
 from workers.attendance import recompute_training_attendance
 from workers.drift import drift_check
 from workers.notify import send_notifications
 from workers.push import push_training
+from workers.queues import JOBS
 from workers.reconcile import reconcile_meeting
 from workers.reports import pull_report
 from workers.runner import JOB_MODULES
@@ -33,6 +36,14 @@ QUEUED = (
 
 def test_every_queued_job_lives_in_a_preloaded_module():
     assert {job.__module__ for job in QUEUED} <= set(JOB_MODULES)
+
+
+def test_every_dotted_path_queued_names_its_job():
+    """workers/queues.py enqueues by dotted path: a typo would only show when a worker ran the job."""
+    by_path = {f"{job.__module__}.{job.__qualname__}": job for job in QUEUED}
+    assert set(JOBS) <= by_path.keys()
+    for path in JOBS:
+        assert import_attribute(path) is by_path[path]  # how RQ's worker finds it
 
 
 # Run in a fresh interpreter: in this one, earlier tests have imported the modules and configured the ORM.
