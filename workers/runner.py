@@ -29,6 +29,7 @@ _app: Flask | None = None
 
 
 def set_job_app(app: Flask | None) -> None:
+    """The app jobs run in, given by the entrypoint (`run_worker`, a test): the runner builds none itself."""
     global _app
     _app = app
 
@@ -45,11 +46,8 @@ def jobs_in(app: Flask) -> Iterator[None]:
 
 
 def _job_app() -> Flask:
-    global _app
     if _app is None:
-        from service.app import create_app
-
-        _app = create_app()
+        raise RuntimeError("no app for jobs: start workers with run_worker(app) (`flask worker`), or use jobs_in(app)")
     return _app
 
 
