@@ -50,14 +50,13 @@ from config import load_settings
 from models import InboxEvent
 from service import logs, metrics
 from service.app import create_app
+from service.dedupe import dedupe_key
+from service.envelope import Envelope, read_envelope
+from service.inbox import inbox_row, queue_committed, store_event
 from service.local_run import procfile
 from service.services import EXTENSION_KEY, Services
 from webhook import signature
-from webhook.dedupe import dedupe_key
-from webhook.envelope import Envelope, read_envelope
 from webhook.group_commit import GroupCommit
-from webhook.intake import inbox_row, store_event
-from webhook.views import _queue_jobs
 from workers.queues import RECONCILE_QUEUE, queue, request_reconcile
 from zoomsim.load import generate_events
 from zoomsim.signing import signed_headers
@@ -280,9 +279,9 @@ class Parts:
         self.check_stored("GroupCommit.store", ids, n)
         self.check(writer.batches == n, f"one thread storing alone made {writer.batches} batches of {n} rows")
         committed = [(d.row, inbox_id) for d, inbox_id in zip(batch, ids, strict=True)]
-        spent, _ = timed(lambda pair: _queue_jobs(self.svc, [pair]), committed)
+        spent, _ = timed(lambda pair: queue_committed(self.svc.redis, [pair]), committed)
         keep("queue_jobs", spent)
-        self.check(self.jobs() == meetings, f"_queue_jobs queued {self.jobs()} reconcile jobs for {meetings} meetings")
+        self.check(self.jobs() == meetings, f"queue_committed queued {self.jobs()} jobs for {meetings} meetings")
 
         # 6, 7 under load: the threads' rows meet in batches; the Redis work then runs once per batch.
         self.empty()
@@ -296,9 +295,9 @@ class Parts:
         self.redis_empty()
         chunk = max(1, round(size))
         batches = [committed[i : i + chunk] for i in range(0, n, chunk)]
-        spent, _ = timed(lambda rows: _queue_jobs(self.svc, rows), batches)
+        spent, _ = timed(lambda rows: queue_committed(self.svc.redis, rows), batches)
         keep("queue_jobs_batched", spent)
-        self.check(self.jobs() == meetings, f"batched _queue_jobs queued {self.jobs()} jobs for {meetings} meetings")
+        self.check(self.jobs() == meetings, f"batched, {self.jobs()} jobs queued for {meetings} meetings")
 
         self.redis_empty()
         spent, _ = timed(
@@ -438,9 +437,9 @@ def table(spent: dict[str, list[Spent]], batch_sizes: list[float], n: int, threa
         ("5) store one row: store_event, UnitOfWork and its commit (less 3, 4)", "old", old_store),
         (f"6) GroupCommit.store, {threads} threads at once (mean batch {batch:.1f})", "new", ms["store_threads"]),
         (f"6) store_event, {threads} threads at once (less 3, 4)", "old", minus(ms["old_store_threads"], row_parts)),
-        ("7) after-commit Redis: _queue_jobs, a batch of 1", "new", ms["queue_jobs"]),
+        ("7) after-commit Redis: queue_committed, a batch of 1", "new", ms["queue_jobs"]),
         (
-            f"7) after-commit Redis: _queue_jobs, batches of {max(1, round(batch))} (as in 6)",
+            f"7) after-commit Redis: queue_committed, batches of {max(1, round(batch))} (as in 6)",
             "new",
             ms["queue_jobs_batched"],
         ),

@@ -29,7 +29,7 @@ from bench.results import Result, Target
 from chaos.drill import api_post, attendance_by_email
 from chaos.harness import AUTH, System
 from chaos.outbound import connect_server_to_server, last_call_id, zoom_calls
-from webhook.schemas import as_zoom_time
+from service.event_schemas import as_zoom_time
 from workers.queues import enqueue_report_pull
 from workers.runs import schedule_report_pull
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from models import InboxEvent, ParticipantEvent, Training, utcnow
 from models.database import insert_ignoring_duplicates, lock_meeting
-from webhook.schemas import parse_meeting_event
+from service.event_schemas import parse_meeting_event
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
 

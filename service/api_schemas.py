@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates
 
 from models import MEETING_TYPES, THEME_MAX_LENGTH
+from service.event_schemas import EARLIEST_TIME, LATEST_TIME, MAX_MEETING_NUMBER
 from service.lms_rules import CREATE_MODES, CREATE_ON_SAVE, DEFAULT_ROLE, PERMISSIONS
-from webhook.schemas import EARLIEST_TIME, LATEST_TIME, MAX_MEETING_NUMBER
 from workers.field_rules import is_iana_timezone
 
 MAX_ID = 2**63 - 1  # the largest id (BIGINT) a row can have: larger ones are refused before a query overflows

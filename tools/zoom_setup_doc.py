@@ -1,6 +1,6 @@
 """docs/zoom-setup.md's generated blocks: the events to subscribe to and the scopes to add, read from the code.
 
-The events come from webhook/envelope.py (the one list of what the service acts
+The events come from service/envelope.py (the one list of what the service acts
 on) and the handlers' docstrings (workers/handlers.py, workers/account_events.py);
 the scopes from zoomapi/scopes.py, the table the service checks a connection's
 granted scopes against. Each block sits between its markers:
@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from webhook import envelope
+from service import envelope
 from workers import account_events, handlers
 from zoomapi import scopes
 
@@ -126,7 +126,7 @@ def render_events() -> str:
     lines = [
         f"The service acts on {total} events: {len(handled)} about meetings and webinars "
         f"(`MEETING_EVENTS`) and {len(account)} about an account (`ACCOUNT_EVENTS`), both in "
-        "`webhook/envelope.py`. Subscribe to all of them (to the webinar ones where academies hold webinars). "
+        "`service/envelope.py`. Subscribe to all of them (to the webinar ones where academies hold webinars). "
         "Any other event is stored as `ignored` and changes nothing.",
         "",
     ]
@@ -161,7 +161,7 @@ def render_events() -> str:
 
 
 def handled_events() -> list[str]:
-    """Every event type the code acts on: the lists in webhook/envelope.py and the dispatch table."""
+    """Every event type the code acts on: the lists in service/envelope.py and the dispatch table."""
     names = set(envelope.MEETING_EVENTS) | set(envelope.ACCOUNT_EVENTS) | {envelope.URL_VALIDATION}
     return sorted(names | set(handlers.HANDLERS))
 

@@ -13,17 +13,15 @@ import logging
 import time
 
 from flask import Blueprint, current_app, g, jsonify, request
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import InboxEvent
 from service import metrics
+from service.envelope import URL_VALIDATION, MalformedBody, read_envelope
+from service.inbox import keep, queue_committed
 from service.services import EXTENSION_KEY, Services, services
 from webhook import signature
-from webhook.envelope import ACCOUNT_EVENTS, URL_VALIDATION, MalformedBody, read_envelope
 from webhook.group_commit import GroupCommit
-from webhook.intake import keep
-from workers.queues import enqueue_account_event, request_reconciles
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +34,8 @@ def _make_writer(state) -> None:
     """One group commit per app (so per process): every request thread of it shares its batches."""
     svc: Services = state.app.extensions[EXTENSION_KEY]
     state.app.extensions[WRITER_KEY] = GroupCommit(
-        svc.engine, InboxEvent.__table__, "dedupe_key", after_commit=lambda rows: _queue_jobs(svc, rows)
+        svc.engine, InboxEvent.__table__, "dedupe_key", after_commit=lambda rows: queue_committed(svc.redis, rows)
     )
-
-
-def _queue_jobs(svc: Services, committed: list[tuple[dict, int | None]]) -> None:
-    """After a batch's commit, by its leader: one reconcile request per meeting of the batch's new pending
-    events (markers set in one round trip), and a job per account event. Redis away loses nothing: the
-    events are pending in the inbox and the sweeper queues them."""
-    new = [(row, inbox_id) for row, inbox_id in committed if inbox_id is not None and row["status"] == "pending"]
-    try:
-        for row, inbox_id in new:
-            if row["event_type"] in ACCOUNT_EVENTS:
-                enqueue_account_event(svc.redis, inbox_id)
-        request_reconciles(svc.redis, (row["meeting_id"] for row, _ in new if row["meeting_id"] is not None))
-    except RedisError:
-        log.warning("redis unavailable; %d new inbox event(s) left for the sweeper", len(new))
 
 
 def _error(status: int, message: str):

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import select
 
 from models import OutboxItem, Training, ZoomConnection, utcnow
+from service.envelope import read_envelope
+from service.inbox import store_event
 from service.services import Services, services
 from service.zoom_connections import zoom_client
 from service.zoom_tokens import ConnectionBroken
-from webhook.envelope import read_envelope
-from webhook.intake import store_event
 from workers.push import flag_missing, meeting_gone
 from workers.queues import OUTBOUND_QUEUE, enqueue_once, release_once, request_reconcile
 from zoomapi import payloads

@@ -18,7 +18,7 @@ from config import Settings
 from models import InboxAttempt, InboxEvent, ParticipantEvent, Training, utcnow
 from models.database import chunks, insert_ignoring_duplicates, lock_meeting
 from service import metrics
-from webhook.schemas import parse_meeting_event
+from service.event_schemas import parse_meeting_event
 from workers.attendance import write_attendance
 from workers.handlers import FACT_EVENTS, HANDLERS, Context
 from workers.queues import release_marker, request_push, retry_delay

@@ -26,11 +26,11 @@ from sqlalchemy import select
 from models import ReportPull, ReportRow, Training, utcnow
 from models.database import insert_ignoring_duplicates, lock_meeting
 from service.broker import held
+from service.event_schemas import as_zoom_time
 from service.lms import connection_of
 from service.services import Services, services
 from service.zoom_connections import zoom_client
 from service.zoom_tokens import ConnectionBroken
-from webhook.schemas import as_zoom_time
 from workers.attendance import write_attendance
 from workers.queues import release_once
 from workers.runs import not_the_training, runs_of, why_not_day

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models import InboxEvent, Notification, OutboxItem, ReportPull, utcnow
+from service.envelope import ACCOUNT_EVENTS
 from service.services import services
-from webhook.envelope import ACCOUNT_EVENTS
 from workers.queues import (
     enqueue_account_event,
     enqueue_notifications,

@@ -34,7 +34,7 @@ from chaos.drill import (
     stored_once,
 )
 from chaos.harness import SECRET
-from webhook.dedupe import dedupe_key
+from service.dedupe import dedupe_key
 from workers.queues import RECONCILE_QUEUE, marker_key
 from zoomsim.load import generate_events
 from zoomsim.signing import signed_headers

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import atheris
 
-with atheris.instrument_imports(include=["webhook", "workers", "models"]):
+with atheris.instrument_imports(include=["webhook", "service", "workers", "models"]):
     import fakeredis
     from sqlalchemy import func, select
 

@@ -1,7 +1,7 @@
 """Hypothesis strategies for hostile webhook input, and the oracle the properties judge answers by.
 
 The oracle restates the endpoint's documented contract (docs/architecture.md, "Webhook answers";
-webhook/envelope.py) from the bytes alone: a signed body is an event when it is
+service/envelope.py) from the bytes alone: a signed body is an event when it is
 strict UTF-8 JSON, an object, with a non-empty string `event`, an object
 `payload`, and nested no deeper than MAX_NESTING; every such body is kept (a url_validation
 answered instead), every other one is a 400.
@@ -19,8 +19,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from service.envelope import MAX_NESTING
 from tests.helpers import FIXTURES, SECRET, fixture
-from webhook.envelope import MAX_NESTING
 
 FIXTURE_NAMES = sorted(path.stem for path in FIXTURES.glob("*.json"))
 EVENT_NAMES = sorted({fixture(name)["event"] for name in FIXTURE_NAMES})

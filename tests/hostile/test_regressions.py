@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from models import InboxEvent
+from service.envelope import MAX_NESTING
+from service.event_schemas import LATEST_MS, MAX_DURATION_MINUTES
 from service.services import EXTENSION_KEY
 from tests.helpers import AUTH, create_training, deliver, fixture
 from tests.hostile.strategies import nested
 from tests.hostile.support import NO_PROBLEMS, padded_event, worker_problems
-from webhook.envelope import MAX_NESTING
-from webhook.schemas import LATEST_MS, MAX_DURATION_MINUTES
 from webhook.signature import encrypt_token
 from workers.field_rules import is_iana_timezone
 

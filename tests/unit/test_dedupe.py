@@ -1,4 +1,4 @@
-"""webhook/dedupe.py: one identity per delivered event, whatever its serialisation."""
+"""service/dedupe.py: one identity per delivered event, whatever its serialisation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from webhook.dedupe import canonical_json, dedupe_key
+from service.dedupe import canonical_json, dedupe_key
 
 BODY = {
     "event": "meeting.participant_joined",

@@ -1,4 +1,4 @@
-"""webhook/envelope.py: what intake reads from a verified body, and what it refuses."""
+"""service/envelope.py: what intake reads from a verified body, and what it refuses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from webhook.envelope import MEETING_EVENTS, URL_VALIDATION, Envelope, MalformedBody, read_envelope
+from service.envelope import MEETING_EVENTS, URL_VALIDATION, Envelope, MalformedBody, read_envelope
 from workers.handlers import HANDLERS
 
 HANDLED = [

@@ -1,4 +1,4 @@
-"""webhook/schemas.py: tolerant parsing of Zoom meeting and webinar events."""
+"""service/event_schemas.py: tolerant parsing of Zoom meeting and webinar events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from marshmallow import ValidationError
 
-from webhook.schemas import MAX_MEETING_NUMBER, as_meeting_number, as_text, as_zoom_time, parse_meeting_event
+from service.event_schemas import MAX_MEETING_NUMBER, as_meeting_number, as_text, as_zoom_time, parse_meeting_event
 
 
 def event(obj=None, event_type="meeting.participant_joined", **payload_extra):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from service import envelope
 from tools import zoom_setup_doc
 from tools.zoom_setup_doc import DOCUMENT, END, all_scopes, handled_events, read_blocks, render, rewrite, unlisted
-from webhook import envelope
 from workers import handlers
 from zoomapi import scopes
 

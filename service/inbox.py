@@ -1,15 +1,26 @@
-"""Intake: keep a verified delivery in the inbox, once, before Zoom gets its answer."""
+"""The inbox, written: a verified delivery (or the drift check's synthetic event) kept once, then its job queued.
+
+One place for the row an event becomes and for what is queued after its commit, so the webhook intake and
+the drift check write the same thing, and neither reaches into the other's package.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Protocol
+
+from redis import Redis
+from redis.exceptions import RedisError
 
 from models import InboxEvent, utcnow
 from models.database import insert_ignoring_duplicates
+from service.dedupe import dedupe_key
+from service.envelope import ACCOUNT_EVENTS, Envelope
 from service.unit_of_work import UnitOfWork
-from webhook.dedupe import dedupe_key
-from webhook.envelope import Envelope
-from webhook.group_commit import GroupCommit
+from workers.queues import enqueue_account_event, request_reconciles
+
+log = logging.getLogger(__name__)
 
 # Request headers kept with the event for the admin's detail view. Not the signature: stored beside
 # the body it would let anyone who reads the database guess at a weak secret offline.
@@ -72,7 +83,13 @@ def store_event(uow: UnitOfWork, envelope: Envelope, raw_body: bytes, headers: d
     return _stored(row, inbox_id)
 
 
-def keep(writer: GroupCommit, envelope: Envelope, raw_body: bytes, headers: dict[str, str]) -> Stored:
+class RowWriter(Protocol):
+    """What writes the webhook's rows: its group commit (webhook/group_commit.py)."""
+
+    def store(self, row: dict) -> int | None: ...
+
+
+def keep(writer: RowWriter, envelope: Envelope, raw_body: bytes, headers: dict[str, str]) -> Stored:
     """The webhook's path: the row goes in with whatever else this process is committing (group commit);
     returns once it is committed. DB errors propagate (503)."""
     row = inbox_row(envelope, raw_body, headers)
@@ -81,3 +98,17 @@ def keep(writer: GroupCommit, envelope: Envelope, raw_body: bytes, headers: dict
 
 def _stored(row: dict, inbox_id: int | None) -> Stored:
     return Stored(inbox_id=inbox_id, status=row["status"] if inbox_id is not None else "duplicate")
+
+
+def queue_committed(redis: Redis, committed: list[tuple[dict, int | None]]) -> None:
+    """After a batch's commit, by its leader: one reconcile request per meeting of the batch's new pending
+    events (markers set in one round trip), and a job per account event. Redis away loses nothing: the
+    events are pending in the inbox and the sweeper queues them."""
+    new = [(row, inbox_id) for row, inbox_id in committed if inbox_id is not None and row["status"] == "pending"]
+    try:
+        for row, inbox_id in new:
+            if row["event_type"] in ACCOUNT_EVENTS:
+                enqueue_account_event(redis, inbox_id)
+        request_reconciles(redis, (row["meeting_id"] for row, _ in new if row["meeting_id"] is not None))
+    except RedisError:
+        log.warning("redis unavailable; %d new inbox event(s) left for the sweeper", len(new))
