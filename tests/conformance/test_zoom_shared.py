@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import pytest
 from marshmallow import ValidationError
 
+from service.envelope import MEETING_EVENTS, read_envelope
+from service.event_schemas import parse_meeting_event
 from tests.conformance.shared import EVENTS_SPEC, MISSING, PAYLOADS, VECTORS, absent, load_json
-from webhook.envelope import MEETING_EVENTS, read_envelope
-from webhook.schemas import parse_meeting_event
 from webhook.signature import SignatureError, encrypt_token, sign, verify
 
 HANDLED_EVENTS = sorted(MEETING_EVENTS)

@@ -30,8 +30,8 @@ from models.sync_log import CHANGE_OUTCOMES, CHANGE_SOURCES
 from service import api_schemas, errors, lms_rules
 from service.api import ACTING_USER_HEADER, PUBLIC_ENDPOINTS
 from service.app import create_app
+from service.event_schemas import MAX_MEETING_NUMBER
 from tests.helpers import API_TOKEN, AUTH
-from webhook.schemas import MAX_MEETING_NUMBER
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "service" / "openapi.json"
 DOCUMENT = json.loads(DOCUMENT_PATH.read_text())
