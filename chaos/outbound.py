@@ -253,9 +253,14 @@ def wait_in_sync(fs: System, training_ids: list[int], timeout: float, settle: bo
     return round(time.monotonic() - started, 1)
 
 
-def zoom_calls(fs: System, since_id: int = 0, path: str = "/v2/") -> list[dict]:
-    """The requests the simulated Zoom received after `since_id` (its log's ids), API calls only by default."""
-    return [r for r in fs.zoom.control.requests() if r["id"] > since_id and r["path"].startswith(path)]
+def zoom_calls(fs: System, since_id: int = 0, path: str = "/v2/", until_id: int | None = None) -> list[dict]:
+    """The requests the simulated Zoom received after `since_id` (its log's ids) and up to `until_id`, API calls
+    only by default."""
+    return [
+        r
+        for r in fs.zoom.control.requests()
+        if r["id"] > since_id and (until_id is None or r["id"] <= until_id) and r["path"].startswith(path)
+    ]
 
 
 def last_call_id(fs: System) -> int:
