@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from rules.time_formats import iso8601_z
 from service import lms, meeting_control, zoom_connections
 from service.api_schemas import (
     MAX_ID,
@@ -25,7 +26,6 @@ from service.api_schemas import (
     academy_out,
     attendance_item_out,
     connection_out,
-    iso_z,
     notification_out,
     training_out,
     training_patch_schema,
@@ -263,7 +263,7 @@ def list_registrants(training_id: int):
                 "user_id": u.id,
                 "email": u.email,
                 "name": u.name,
-                "registered_at": iso_z(r.created_at),
+                "registered_at": iso8601_z(r.created_at),
                 "zoom": {
                     "registrant_id": r.zoom_registrant_id,
                     "join_url": r.zoom_join_url,
@@ -285,7 +285,7 @@ def field_changes(training_id: int):
                 "field": change.field,
                 "value": change.value.get("v"),
                 "source": change.source,
-                "changed_at": iso_z(datetime.fromtimestamp(change.stamp_ms / 1000, tz=UTC)),
+                "changed_at": iso8601_z(datetime.fromtimestamp(change.stamp_ms / 1000, tz=UTC)),
                 "outcome": change.outcome,
             }
             for change in lms.field_changes(uow, training_id)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates
 
 from models import MEETING_TYPES, THEME_MAX_LENGTH
+from rules.time_formats import iso8601_z
 from service.event_schemas import EARLIEST_TIME, LATEST_TIME, MAX_MEETING_NUMBER
 from service.lms_rules import CREATE_MODES, CREATE_ON_SAVE, DEFAULT_ROLE, PERMISSIONS
 from workers.field_rules import is_iana_timezone
@@ -15,13 +16,6 @@ MAX_ID = 2**63 - 1  # the largest id (BIGINT) a row can have: larger ones are re
 ID = validate.Range(min=1, max=MAX_ID)
 MAX_DURATION = 25 * 60  # minutes: a session ends by midnight of its start day, and no day is longer than 25 hours
 MAX_PARTICIPANTS = 2**31 - 1  # what the column (INTEGER) holds
-
-
-def iso_z(value: datetime | None) -> str | None:
-    """UTC ISO 8601 with a `Z`, as every time in the API is shown."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class AwareDateTime(fields.DateTime):
@@ -135,7 +129,7 @@ class ServerToServerIn(_Strict):
 
 
 def connection_out(view: dict) -> dict:
-    return {k: iso_z(v) if isinstance(v, datetime) else v for k, v in view.items()}
+    return {k: iso8601_z(v) if isinstance(v, datetime) else v for k, v in view.items()}
 
 
 def training_patch_schema() -> TrainingIn:
@@ -162,9 +156,9 @@ def notification_out(notification) -> dict:
         "status": notification.status,
         "attempts": notification.attempts,
         "last_error": notification.last_error,
-        "next_attempt_at": iso_z(notification.next_attempt_at),
-        "created_at": iso_z(notification.created_at),
-        "sent_at": iso_z(notification.sent_at),
+        "next_attempt_at": iso8601_z(notification.next_attempt_at),
+        "created_at": iso8601_z(notification.created_at),
+        "sent_at": iso8601_z(notification.sent_at),
     }
 
 
@@ -173,7 +167,7 @@ def training_out(training) -> dict:
         "id": training.id,
         "academy_id": training.academy_id,
         "theme": training.theme,
-        "start_time": iso_z(training.start_time),
+        "start_time": iso8601_z(training.start_time),
         "duration": training.duration,
         "timezone": training.timezone,
         "meeting_type": training.meeting_type,
@@ -182,9 +176,9 @@ def training_out(training) -> dict:
         "description": training.description,
         "max_participants": training.max_participants,
         "min_attendance_percent": training.min_attendance_percent,
-        "initiated_at": iso_z(training.initiated_at),
-        "actual_start": iso_z(training.actual_start),
-        "actual_end": iso_z(training.actual_end),
+        "initiated_at": iso8601_z(training.initiated_at),
+        "actual_start": iso8601_z(training.actual_start),
+        "actual_end": iso8601_z(training.actual_end),
         "zoom": {
             "meeting_id": training.zoom_meeting_id,
             "uuid": training.zoom_uuid,
@@ -205,22 +199,22 @@ def _report_out(pull) -> dict | None:
     return {
         "status": pull.status,
         "attempts": pull.attempts,
-        "next_attempt_at": iso_z(pull.next_attempt_at),
+        "next_attempt_at": iso8601_z(pull.next_attempt_at),
         "last_error": pull.last_error,
         "instances": pull.instances,
         "rows": pull.rows,
-        "completed_at": iso_z(pull.completed_at),
+        "completed_at": iso8601_z(pull.completed_at),
     }
 
 
 def attendance_item_out(item: dict) -> dict:
     return {
         **item,
-        "first_join_time": iso_z(item["first_join_time"]),
-        "last_leave_time": iso_z(item["last_leave_time"]),
+        "first_join_time": iso8601_z(item["first_join_time"]),
+        "last_leave_time": iso8601_z(item["last_leave_time"]),
         **{name: _intervals_out(item[name]) for name in ("intervals", "waiting_intervals", "breakout_intervals")},
     }
 
 
 def _intervals_out(intervals: list[dict]) -> list[dict]:
-    return [{"join_time": iso_z(i["join_time"]), "leave_time": iso_z(i["leave_time"])} for i in intervals]
+    return [{"join_time": iso8601_z(i["join_time"]), "leave_time": iso8601_z(i["leave_time"])} for i in intervals]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote, urlsplit
+
+from rules.time_formats import ical_utc
 
 PRODUCT_ID = "-//zoomsync//LMS trainings//EN"
 LINE_LIMIT = 75  # octets, before CRLF (RFC 5545 3.1)
@@ -101,10 +103,6 @@ def fold(line: str) -> str:
     return "\r\n ".join(pieces)
 
 
-def utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def calendar(name: str, events: Iterable[CalendarEvent], now: datetime) -> str:
     lines = [
         "BEGIN:VCALENDAR",
@@ -127,10 +125,10 @@ def _event(event: CalendarEvent, now: datetime) -> list[str]:
         "BEGIN:VEVENT",
         f"UID:{event.uid}",
         f"SEQUENCE:{event.sequence}",
-        f"DTSTAMP:{utc_stamp(now)}",
-        f"LAST-MODIFIED:{utc_stamp(event.changed)}",
-        f"DTSTART:{utc_stamp(event.start)}",
-        f"DTEND:{utc_stamp(event.end)}",
+        f"DTSTAMP:{ical_utc(now)}",
+        f"LAST-MODIFIED:{ical_utc(event.changed)}",
+        f"DTSTART:{ical_utc(event.start)}",
+        f"DTEND:{ical_utc(event.end)}",
         f"SUMMARY:{escape_text(event.summary)}",
         f"DESCRIPTION:{escape_text(description)}",
         f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}",

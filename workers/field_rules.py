@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from zoomapi.payloads import zoom_time
+from rules.time_formats import zoom_utc
 
 RECURRING_TYPES = frozenset({3, 8, 6, 9})
 PMI_TYPES = frozenset({4})
@@ -139,7 +139,7 @@ ECHO_WINDOW_MS = 60 * 60 * 1000
 
 def zoom_spelling(value: Any) -> Any:
     """A parsed Zoom value as Zoom writes it, so it compares with what we sent."""
-    return zoom_time(value) if isinstance(value, datetime) else value
+    return zoom_utc(value) if isinstance(value, datetime) else value
 
 
 @dataclass(frozen=True)

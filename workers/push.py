@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from models import OutboxItem, Registrant, Training, User, ZoomConnection, ZoomPush, utcnow
 from models.database import lock_meeting
+from rules.time_formats import zoom_utc
 from service import lms_rules
 from service.broker import held
 from service.inbox_admin import requeue_unmatched
@@ -295,7 +296,7 @@ def _orphan(svc: Services, client: ZoomClient, plan: Plan, since: datetime) -> d
             int(candidate["id"]) not in linked
             and candidate.get("topic") == plan.wanted["topic"]
             and candidate.get("start_time") == plan.wanted["start_time"]
-            and created >= payloads.zoom_time(since.replace(microsecond=0))
+            and created >= zoom_utc(since.replace(microsecond=0))
         ):
             return client.get(plan.kind, int(candidate["id"]))
     return None

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from rules.time_formats import zoom_utc
 
 TOPIC_MAX = 200
 ZOOM_TYPE = {"meeting": 2, "webinar": 5}
@@ -24,13 +26,9 @@ def topic_of(theme: str) -> str:
     return theme[:TOPIC_MAX]
 
 
-def zoom_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def zoom_values(theme: str, start_time: datetime, duration: int, timezone: str) -> dict[str, Any]:
     """A training's values as Zoom spells them: what Zoom should hold."""
-    return {"topic": topic_of(theme), "start_time": zoom_time(start_time), "duration": duration, "timezone": timezone}
+    return {"topic": topic_of(theme), "start_time": zoom_utc(start_time), "duration": duration, "timezone": timezone}
 
 
 def create_body(kind: str, values: dict[str, Any]) -> dict[str, Any]:
