@@ -24,6 +24,10 @@ FORBIDDEN = (
     ("webhook", "workers"),  # intake writes the inbox and asks the service layer to queue: it runs no job
     ("workers", "webhook"),  # jobs write synthetic events through the service layer's inbox, not the intake
 )
+# rules/ is pure: it imports nothing of the project outside itself, and none of these libraries (I/O, the web,
+# the database, Redis, the queue), so every decision it holds can be read and tested without any of them.
+RULES = "rules"
+IMPURE_LIBRARIES = frozenset({"flask", "sqlalchemy", "redis", "requests", "rq"})
 # What workers/queues.py may import of the project: jobs are enqueued by dotted path, so it imports no job.
 QUEUES_MAY_IMPORT = {"workers.job_safety"}
 
@@ -155,6 +159,30 @@ def unexpected_imports(graph: Graph, module: str, allowed: set[str]) -> list[str
     return sorted(graph[module] - allowed)
 
 
+def imports_leaving(graph: Graph, package: str) -> list[tuple[str, str]]:
+    """The edges (importer, imported) from a module of `package` to a project module outside it."""
+    return sorted(
+        (source, target)
+        for source, targets in graph.items()
+        if _within(source, package)
+        for target in targets
+        if not _within(target, package)
+    )
+
+
+def library_imports(sources: Mapping[str, str], package: str, libraries: Iterable[str]) -> list[tuple[str, str]]:
+    """(module, library) for each module of `package` importing one of `libraries` or a submodule of it."""
+    libraries = set(libraries)
+    found = set()
+    for path, source in sources.items():
+        module, is_package = module_of(path)
+        if _within(module, package):
+            for name, _ in imported_names(module, is_package, source):
+                if name.split(".")[0] in libraries:
+                    found.add((module, name.split(".")[0]))
+    return sorted(found)
+
+
 def cycle_changes(found: set[frozenset[str]], allowed: Iterable[frozenset[str]]) -> tuple[list, list]:
     """(new cycles, allowed cycles gone): both must be empty, so the allow-list only ever shrinks."""
     allowed = set(allowed)
@@ -176,12 +204,17 @@ def project_sources(root: Path = ROOT) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def graph() -> Graph:
-    return build_graph(project_sources())
+def sources() -> dict[str, str]:
+    return project_sources()
+
+
+@pytest.fixture(scope="module")
+def graph(sources) -> Graph:
+    return build_graph(sources)
 
 
 def test_every_top_level_package_is_read(graph):
-    for package in ("admin", "bench", "chaos", "config", "models", "service", "webhook", "workers", "zoomapi"):
+    for package in ("admin", "bench", "chaos", "config", "models", "rules", "service", "webhook", "workers", "zoomapi"):
         assert any(_within(module, package) for module in graph), package
     assert "zoomsim.world" in graph and "workers.reconcile" in graph
 
@@ -198,6 +231,15 @@ def test_webhook_and_workers_do_not_import_each_other(graph):
 
 def test_queues_imports_no_job(graph):
     assert unexpected_imports(graph, "workers.queues", QUEUES_MAY_IMPORT) == []
+
+
+def test_rules_import_nothing_of_the_project_outside_rules(graph):
+    assert "rules.time_formats" in graph
+    assert imports_leaving(graph, RULES) == []
+
+
+def test_rules_import_no_flask_sqlalchemy_redis_requests_or_rq(sources):
+    assert library_imports(sources, RULES, IMPURE_LIBRARIES) == []
 
 
 # --- the checker fails when it should ------------------------------------------------------------------------------
@@ -249,3 +291,36 @@ def test_a_forbidden_edge_is_reported():
         ("shop.intake", "shop.jobs"),
         ("shop.intake.views", "shop.jobs"),
     ]
+
+
+# A rules package with one impure module of each kind, and the same package made pure.
+IMPURE_RULES = {
+    "shop/__init__.py": "",
+    "shop/models.py": "import sqlalchemy  # outside the rules: no concern of theirs\n",
+    "shop/rulesets.py": "import flask  # a sibling whose name starts like the package's: not in it\n",
+    "shop/rules/__init__.py": "from . import prices\n",
+    "shop/rules/prices.py": "import re\nfrom decimal import Decimal\nfrom .taxes import rate\n",
+    "shop/rules/taxes.py": "def rate():\n    from shop.models import Row\n    import sqlalchemy.orm\n",  # in a function
+    "shop/rules/clean.py": "from flask import request\nfrom .. import rulesets\n",
+}
+PURE_RULES = {
+    **IMPURE_RULES,
+    "shop/rules/taxes.py": "def rate():\n    return 0.2\n",
+    "shop/rules/clean.py": "import unicodedata\n",
+}
+
+
+def test_an_import_leaving_the_rules_is_reported():
+    assert imports_leaving(build_graph(IMPURE_RULES), "shop.rules") == [
+        ("shop.rules.clean", "shop.rulesets"),
+        ("shop.rules.taxes", "shop.models"),
+    ]
+    assert imports_leaving(build_graph(PURE_RULES), "shop.rules") == []
+
+
+def test_an_impure_library_in_the_rules_is_reported():
+    assert library_imports(IMPURE_RULES, "shop.rules", IMPURE_LIBRARIES) == [
+        ("shop.rules.clean", "flask"),
+        ("shop.rules.taxes", "sqlalchemy"),
+    ]
+    assert library_imports(PURE_RULES, "shop.rules", IMPURE_LIBRARIES) == []
