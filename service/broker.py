@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from redis import Redis
 from redis.backoff import NoBackoff
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 from redis.retry import Retry
 
 from config import Settings
@@ -62,10 +62,33 @@ def stop_embedded_redis(instance_dir: Path) -> None:
 
 
 @contextmanager
-def held(redis: Redis, key: str, timeout: float, wait: float = 0) -> Iterator[bool]:
-    """A Redis lock for a piece of work: yields whether it was got; released (if still ours) afterwards."""
+def held(
+    redis: Redis,
+    key: str,
+    timeout: float,
+    wait: float = 0,
+    refused: Callable[[RedisError | None], Exception] | None = None,
+) -> Iterator[bool]:
+    """A Redis lock for a piece of work: yields whether it was got, waiting up to `wait` seconds for it.
+
+    It expires after `timeout` seconds whatever happens, so a worker that died never holds it for good.
+    redis-py's lock stores a random token of its own as the key's value and deletes the key only while it
+    still holds that token: a lock that expired while the work ran, and was then taken by another, stays
+    the other's when the first work ends (which is no error).
+
+    `refused`: for work that must not run without the lock. Then a lock not got within `wait` raises
+    `refused(None)`, a Redis that cannot be asked raises `refused(error)`, and the body only ever sees True.
+    Without it, a Redis error propagates and a lock not got yields False.
+    """
     lock = redis.lock(key, timeout=timeout, blocking_timeout=wait)
-    acquired = lock.acquire()
+    try:
+        acquired = lock.acquire()
+    except RedisError as exc:
+        if refused is None:
+            raise
+        raise refused(exc) from exc
+    if not acquired and refused is not None:
+        raise refused(None)
     try:
         yield acquired
     finally:

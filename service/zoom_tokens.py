@@ -10,15 +10,15 @@ tokens are committed before the lock is released.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from models import ZoomConnection, utcnow
 from service import metrics
+from service.broker import held
 from service.services import Services
 from service.token_box import TokenBox
 from zoomapi.errors import ZoomUnavailable
@@ -27,6 +27,7 @@ from zoomapi.oauth import OAuthClient, OAuthRefused, TokenSet
 # Refresh this long before Zoom's expiry, so no call goes out with a token about to die.
 REFRESH_MARGIN = timedelta(minutes=2)
 LOCK_TIMEOUT = 60
+LOCK_WAIT = 30  # seconds a token's user waits for a refresh under way (one OAuth call, its timeouts)
 RENEWAL_GRACE_SECONDS = 3.0
 
 
@@ -75,23 +76,19 @@ def _usable(connection: ZoomConnection | None, connection_id: int) -> ZoomConnec
     return connection
 
 
-@contextmanager
-def token_lock(svc: Services, connection_id: int, wait: float = 30) -> Iterator[None]:
-    """Held by whoever replaces or forgets a connection's tokens: a refresh, a reconnect, a disconnect."""
-    try:
-        lock = svc.redis.lock(f"zoomsync:zoom-token:{connection_id}", timeout=LOCK_TIMEOUT, blocking_timeout=wait)
-        acquired = lock.acquire()
-    except RedisError as exc:
-        raise ZoomUnavailable(None, None, f"cannot lock the connection's tokens: {exc}") from exc
-    if not acquired:
-        raise ZoomUnavailable(None, None, "another worker is still renewing this connection's token")
-    try:
-        yield
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            pass  # it expired while we worked; the guarded commit is what counted
+def token_lock(svc: Services, connection_id: int) -> AbstractContextManager[bool]:
+    """Held by whoever replaces or forgets a connection's tokens: a refresh, a reconnect, a disconnect.
+
+    Waits up to LOCK_WAIT seconds for a refresh under way; not got, or Redis unreachable: ZoomUnavailable.
+    """
+    key = f"zoomsync:zoom-token:{connection_id}"
+    return held(svc.redis, key, timeout=LOCK_TIMEOUT, wait=LOCK_WAIT, refused=_token_lock_refused)
+
+
+def _token_lock_refused(error: RedisError | None) -> ZoomUnavailable:
+    if error is not None:
+        return ZoomUnavailable(None, None, f"cannot lock the connection's tokens: {error}")
+    return ZoomUnavailable(None, None, "another worker is still renewing this connection's token")
 
 
 def access_token(svc: Services, connection_id: int, refused: str | None = None) -> str:
